@@ -1,0 +1,2 @@
+// delivery: progressive delivery (canary, blue-green, A/B) with metric analysis and rollback.
+export {};

@@ -1,0 +1,2 @@
+// notify: outbound notifications (providers, alerts) and inbound webhooks (receivers).
+export {};

@@ -1,0 +1,2 @@
+// record: deployment history, DORA metrics and Prometheus metrics.
+export {};

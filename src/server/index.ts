@@ -1,0 +1,2 @@
+// server: the HTTP API behind the web UI, its authentication and authorization.
+export {};
