@@ -25,7 +25,9 @@ function fail(message: string): never {
 
 const patterns = values.corpus ? ['test/corpus/**/*.test.ts'] : ['src/**/*.test.ts', 'test/**/*.test.ts'];
 const chosen = positionals.length > 0 ? positionals.map((p) => resolve(p)) : undefined;
-const all = (chosen ?? patterns.flatMap((p) => globSync(p, { cwd: REPO_ROOT }).map((f) => resolve(REPO_ROOT, f))))
+const all = (
+  chosen ?? patterns.flatMap((p) => globSync(p, { cwd: REPO_ROOT }).map((f) => resolve(REPO_ROOT, f)))
+)
   .filter((f) => values.corpus || chosen || !f.includes('/test/corpus/'))
   .sort();
 if (all.length === 0) fail('no test files found');
@@ -33,7 +35,8 @@ if (all.length === 0) fail('no test files found');
 if (values.corpus) {
   const corpus = process.env.CAIRN_TEST_CORPUS;
   if (!corpus) fail('CAIRN_TEST_CORPUS is not set: point it at the folder of third-party repositories');
-  if (!existsSync(corpus) || !statSync(corpus).isDirectory()) fail(`CAIRN_TEST_CORPUS=${corpus} is not a folder`);
+  if (!existsSync(corpus) || !statSync(corpus).isDirectory())
+    fail(`CAIRN_TEST_CORPUS=${corpus} is not a folder`);
 }
 
 const serial = all.filter((f) => f.endsWith('.serial.test.ts'));
@@ -43,8 +46,8 @@ const clusterName = process.env.CAIRN_TEST_CLUSTER ?? 'default';
 const existing = await ControlPlane.open({ root: defaultControlPlaneOptions().root, name: clusterName });
 const alreadyUp = existing !== undefined && (await existing.status()).apiserverReady;
 const started = Date.now();
-const plane = await ControlPlane.up({ name: clusterName }, (line) => console.error(`cluster: ${line}`)).catch((e: unknown) =>
-  fail(`cannot start the test cluster: ${e instanceof Error ? e.message : String(e)}`),
+const plane = await ControlPlane.up({ name: clusterName }, (line) => console.error(`cluster: ${line}`)).catch(
+  (e: unknown) => fail(`cannot start the test cluster: ${e instanceof Error ? e.message : String(e)}`),
 );
 if (!alreadyUp) console.error(`cluster: started in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 process.env.CAIRN_TEST_CLUSTER = clusterName;
@@ -80,5 +83,7 @@ try {
 }
 
 // Any skipped test fails the run: a skipped test is never counted as passing.
-console.log(`\n${counts.passed} passed, ${counts.failed} failed${counts.skipped ? `, ${counts.skipped} skipped` : ''}`);
+console.log(
+  `\n${counts.passed} passed, ${counts.failed} failed${counts.skipped ? `, ${counts.skipped} skipped` : ''}`,
+);
 process.exit(counts.failed > 0 || counts.skipped > 0 || counts.passed === 0 ? 1 : 0);

@@ -10,7 +10,7 @@ Usage:
 
 More commands arrive with the pipeline stages (render, diff, apply, controller).`;
 
-export async function main(argv: string[]): Promise<number> {
+export function main(argv: string[]): number {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -135,7 +135,8 @@ export class KubeClient {
     const prefix = info.group ? `/apis/${info.group}/${info.version}` : `/api/${info.version}`;
     let path = prefix;
     if (info.namespaced) {
-      if (!ref.namespace && ref.name) throw new Error(`${describeRef(ref as ObjectRef)}: namespaced kind needs a namespace`);
+      if (!ref.namespace && ref.name)
+        throw new Error(`${describeRef(ref as ObjectRef)}: namespaced kind needs a namespace`);
       if (ref.namespace) path += `/namespaces/${encodeURIComponent(ref.namespace)}`;
     }
     path += `/${info.resource}`;
@@ -163,16 +164,24 @@ export class KubeClient {
     kind: string,
     options: ListOptions = {},
   ): Promise<{ items: T[]; metadata: { resourceVersion?: string } }> {
-    const path = await this.pathFor({ apiVersion, kind, ...(options.namespace ? { namespace: options.namespace } : {}) });
+    const path = await this.pathFor({
+      apiVersion,
+      kind,
+      ...(options.namespace ? { namespace: options.namespace } : {}),
+    });
     return this.request('GET', path, {
       query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
       subject: `${kind} list`,
     });
   }
 
-  async create<T extends KubeObject = KubeObject>(obj: KubeObject, options: { dryRun?: boolean } = {}): Promise<T> {
+  async create<T extends KubeObject = KubeObject>(
+    obj: KubeObject,
+    options: { dryRun?: boolean } = {},
+  ): Promise<T> {
     const ref = refOf(obj);
-    const path = await this.pathFor({ ...ref, name: undefined } as never);
+    const { name: _name, ...collection } = ref;
+    const path = await this.pathFor(collection);
     return this.request<T>('POST', path, {
       body: obj,
       query: { dryRun: options.dryRun ? 'All' : undefined },
@@ -181,7 +190,10 @@ export class KubeClient {
   }
 
   /** Server-side apply: the object is the whole intent of the field manager. */
-  async apply<T extends KubeObject = KubeObject>(obj: KubeObject, options: Partial<ApplyOptions> = {}): Promise<T> {
+  async apply<T extends KubeObject = KubeObject>(
+    obj: KubeObject,
+    options: Partial<ApplyOptions> = {},
+  ): Promise<T> {
     const opts = { ...defaultApplyOptions(), ...options };
     const ref = refOf(obj);
     return this.request<T>('PATCH', await this.pathFor(ref, opts.subresource), {
@@ -197,19 +209,35 @@ export class KubeClient {
     options: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan' } = {},
   ): Promise<void> {
     await this.request('DELETE', await this.pathFor(ref), {
-      body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: options.propagationPolicy ?? 'Background' },
+      body: {
+        kind: 'DeleteOptions',
+        apiVersion: 'v1',
+        propagationPolicy: options.propagationPolicy ?? 'Background',
+      },
       subject: describeRef(ref),
     });
   }
 
-  #send(method: string, path: string, options: RequestOptions, timeoutMs = this.#options.timeoutMs): Promise<IncomingMessage> {
+  #send(
+    method: string,
+    path: string,
+    options: RequestOptions,
+    timeoutMs = this.#options.timeoutMs,
+  ): Promise<IncomingMessage> {
     const url = new URL(path, this.#base);
     for (const [k, v] of Object.entries(options.query ?? {})) {
       if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
     }
     const payload =
-      options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': this.#options.userAgent };
+      options.body === undefined
+        ? undefined
+        : typeof options.body === 'string'
+          ? options.body
+          : JSON.stringify(options.body);
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      'User-Agent': this.#options.userAgent,
+    };
     if (payload !== undefined) {
       headers['Content-Type'] = options.contentType ?? 'application/json';
       headers['Content-Length'] = String(Buffer.byteLength(payload));
@@ -219,10 +247,17 @@ export class KubeClient {
     return new Promise((resolve, reject) => {
       const req = httpsRequest(url, { method, headers, agent: this.#agent, signal: options.signal }, resolve);
       if (timeoutMs > 0) {
-        req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${url.pathname}: timed out after ${timeoutMs} ms`)));
+        req.setTimeout(timeoutMs, () =>
+          req.destroy(new Error(`${method} ${url.pathname}: timed out after ${timeoutMs} ms`)),
+        );
       }
       req.on('error', (cause) =>
-        reject(new Error(`${options.subject ?? `${method} ${url.pathname}`}: request to ${this.#base.host} failed: ${cause.message}`, { cause })),
+        reject(
+          new Error(
+            `${options.subject ?? `${method} ${url.pathname}`}: request to ${this.#base.host} failed: ${cause.message}`,
+            { cause },
+          ),
+        ),
       );
       req.end(payload);
     });
@@ -231,14 +266,15 @@ export class KubeClient {
 
 async function readBody(res: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of res) chunks.push(chunk as Buffer);
+  for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks).toString('utf8');
 }
 
 function apiError(subject: string, status: number, text: string): KubeApiError {
   try {
     const s = JSON.parse(text) as { kind?: string; reason?: string; message?: string; details?: unknown };
-    if (s.kind === 'Status') return new KubeApiError(subject, status, s.reason ?? '', s.message ?? `HTTP ${status}`, s.details);
+    if (s.kind === 'Status')
+      return new KubeApiError(subject, status, s.reason ?? '', s.message ?? `HTTP ${status}`, s.details);
   } catch {
     // not a Status object; fall through
   }

@@ -1,6 +1,11 @@
 // cluster: talking to Kubernetes API servers: kubeconfig, a small JSON client with keep-alive,
 // discovery, and (later) the shared watch caches.
-export { loadKubeconfig, KubeconfigError, type ClusterConnection, type LoadedKubeconfig } from './kubeconfig.ts';
+export {
+  loadKubeconfig,
+  KubeconfigError,
+  type ClusterConnection,
+  type LoadedKubeconfig,
+} from './kubeconfig.ts';
 export {
   KubeClient,
   KubeApiError,

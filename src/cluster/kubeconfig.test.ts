@@ -67,7 +67,10 @@ contexts: [{name: a, context: {cluster: nowhere}}]
 `;
   await withFiles({ config }, async (dir) => {
     const file = join(dir, 'config');
-    await assert.rejects(loadKubeconfig(file), (e: Error) => e instanceof KubeconfigError && e.message === `${file}: context "gone" not found`);
+    await assert.rejects(
+      loadKubeconfig(file),
+      (e: Error) => e instanceof KubeconfigError && e.message === `${file}: context "gone" not found`,
+    );
     await assert.rejects(loadKubeconfig(file, 'a'), new RegExp(`${file}: cluster "nowhere" not found`));
     await assert.rejects(loadKubeconfig(join(dir, 'absent')), /absent: cannot read kubeconfig/);
   });
@@ -81,6 +84,9 @@ users: [{name: u, user: {exec: {command: aws}}}]
 contexts: [{name: a, context: {cluster: c, user: u}}]
 `;
   await withFiles({ config }, async (dir) => {
-    await assert.rejects(loadKubeconfig(join(dir, 'config')), /user u: exec and auth-provider credentials are not supported/);
+    await assert.rejects(
+      loadKubeconfig(join(dir, 'config')),
+      /user u: exec and auth-provider credentials are not supported/,
+    );
   });
 });

@@ -42,11 +42,17 @@ export async function loadKubeconfig(path: string, contextName?: string): Promis
     throw new KubeconfigError(`${path}: cannot read kubeconfig`, { cause });
   }
   const raw = parse(text) as RawKubeconfig | null;
-  if (!raw || typeof raw !== 'object') throw new KubeconfigError(`${path}: not a kubeconfig (empty or not a mapping)`);
+  if (!raw || typeof raw !== 'object')
+    throw new KubeconfigError(`${path}: not a kubeconfig (empty or not a mapping)`);
   const base = dirname(path);
   const name = contextName ?? raw['current-context'];
   if (!name) throw new KubeconfigError(`${path}: no context given and no current-context set`);
-  const context = named<{ cluster: string; user?: string; namespace?: string }>(raw.contexts, name, path, 'context');
+  const context = named<{ cluster: string; user?: string; namespace?: string }>(
+    raw.contexts,
+    name,
+    path,
+    'context',
+  );
   const cluster = named<Record<string, unknown>>(raw.clusters, context.cluster, path, 'cluster');
   const user = context.user ? named<Record<string, unknown>>(raw.users, context.user, path, 'user') : {};
 
@@ -64,9 +70,13 @@ export async function loadKubeconfig(path: string, contextName?: string): Promis
   else if (tokenFile) connection.token = (await readFile(resolve(base, tokenFile), 'utf8')).trim();
   if (cluster['insecure-skip-tls-verify'] === true) connection.insecureSkipTlsVerify = true;
   if (user.exec || user['auth-provider']) {
-    throw new KubeconfigError(`${path}: user ${context.user}: exec and auth-provider credentials are not supported yet`);
+    throw new KubeconfigError(
+      `${path}: user ${context.user}: exec and auth-provider credentials are not supported yet`,
+    );
   }
-  return context.namespace ? { connection, context: name, namespace: context.namespace } : { connection, context: name };
+  return context.namespace
+    ? { connection, context: name, namespace: context.namespace }
+    : { connection, context: name };
 }
 
 function named<T>(list: { name: string }[] | undefined, name: string, path: string, what: string): T {

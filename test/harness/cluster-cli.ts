@@ -1,6 +1,12 @@
 // npm run cluster -- up | down | status | env | stop COMPONENT | start COMPONENT  [options]
 import { parseArgs } from 'node:util';
-import { COMPONENTS, ControlPlane, defaultControlPlaneOptions, type Component, type ControlPlaneOptions } from './controlplane.ts';
+import {
+  COMPONENTS,
+  ControlPlane,
+  defaultControlPlaneOptions,
+  type Component,
+  type ControlPlaneOptions,
+} from './controlplane.ts';
 
 const USAGE = `usage: npm run cluster -- COMMAND [options]
 
@@ -28,7 +34,8 @@ Example:
 function positiveInt(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive whole number, got "${value}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`${flag} must be a positive whole number, got "${value}"`);
   return n;
 }
 
@@ -98,8 +105,11 @@ async function main(argv: string[]): Promise<number> {
       if (values.output === 'json') {
         console.log(JSON.stringify({ up: status.apiserverReady, ...status }, null, 2));
       } else {
-        console.log(`cluster ${status.name}: ${status.server}${status.apiserverReady ? '' : ' (not serving)'}`);
-        for (const [name, state] of Object.entries(status.components)) console.log(`  ${name.padEnd(20)} ${state}`);
+        console.log(
+          `cluster ${status.name}: ${status.server}${status.apiserverReady ? '' : ' (not serving)'}`,
+        );
+        for (const [name, state] of Object.entries(status.components))
+          console.log(`  ${name.padEnd(20)} ${state}`);
         console.log(`  ${'nodes Ready'.padEnd(20)} ${status.readyNodes}`);
       }
       return status.apiserverReady ? 0 : 1;

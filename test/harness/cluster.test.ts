@@ -2,22 +2,20 @@
 // pods fail or stay unready on request, addresses get published, RBAC is enforced, and every
 // request lands in the audit log.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
 import { KubeClient, isForbidden } from '../../src/cluster/client.ts';
 import { loadKubeconfig } from '../../src/cluster/kubeconfig.ts';
 import type { KubeObject } from '../../src/cluster/objects.ts';
 import { isNodeReady } from './controlplane.ts';
 import { newNamespace, waitForObject, withCluster } from './index.ts';
-
-const execFileP = promisify(execFile);
+import { run } from './processes.ts';
 
 interface Conditioned {
   status?: { conditions?: { type: string; status: string }[]; [k: string]: unknown };
 }
-const condition = (obj: Conditioned, type: string) => obj.status?.conditions?.find((c) => c.type === type)?.status;
+const condition = (obj: Conditioned, type: string) =>
+  obj.status?.conditions?.find((c) => c.type === type)?.status;
 
 test('a 3-replica Deployment becomes available', async (t) => {
   const { client } = await withCluster();
@@ -29,7 +27,10 @@ test('a 3-replica Deployment becomes available', async (t) => {
     spec: {
       replicas: 3,
       selector: { matchLabels: { app: 'web' } },
-      template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] },
+      },
     },
   });
   const deployment = await waitForObject<KubeObject & { status?: { availableReplicas?: number } }>(
@@ -51,7 +52,9 @@ test('a Job runs to Complete', async (t) => {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: { name: 'migrate', namespace: ns },
-    spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', image: 'busybox' }] } } },
+    spec: {
+      template: { spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', image: 'busybox' }] } },
+    },
   });
   const job = await waitForObject<KubeObject & Conditioned>(
     client,
@@ -77,10 +80,20 @@ test('a pod annotated to fail fails, one annotated not-ready runs without becomi
 
   type Pod = KubeObject & { status?: { phase?: string } } & Conditioned;
   const ref = (name: string) => ({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name });
-  const failed = await waitForObject<Pod>(client, ref('doomed'), 'to fail', (p) => p.status?.phase === 'Failed');
+  const failed = await waitForObject<Pod>(
+    client,
+    ref('doomed'),
+    'to fail',
+    (p) => p.status?.phase === 'Failed',
+  );
   assert.equal(condition(failed, 'Ready'), 'False');
 
-  const stuck = await waitForObject<Pod>(client, ref('stuck'), 'to run', (p) => p.status?.phase === 'Running');
+  const stuck = await waitForObject<Pod>(
+    client,
+    ref('stuck'),
+    'to run',
+    (p) => p.status?.phase === 'Running',
+  );
   assert.equal(condition(stuck, 'Ready'), 'False');
 
   // The healthy pod is handled by the same KWOK controller: once it is Ready, the unready one
@@ -108,15 +121,33 @@ test('an Ingress and a LoadBalancer Service get an address', async (t) => {
       rules: [
         {
           host: 'front.example.test',
-          http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'front', port: { number: 80 } } } }] },
+          http: {
+            paths: [
+              {
+                path: '/',
+                pathType: 'Prefix',
+                backend: { service: { name: 'front', port: { number: 80 } } },
+              },
+            ],
+          },
         },
       ],
     },
   });
   type Published = KubeObject & { status?: { loadBalancer?: { ingress?: { ip?: string }[] } } };
   const address = (o: Published) => o.status?.loadBalancer?.ingress?.[0]?.ip;
-  const service = await waitForObject<Published>(client, { apiVersion: 'v1', kind: 'Service', namespace: ns, name: 'front' }, 'to get an address', (s) => !!address(s));
-  const ingress = await waitForObject<Published>(client, { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace: ns, name: 'front' }, 'to get an address', (i) => !!address(i));
+  const service = await waitForObject<Published>(
+    client,
+    { apiVersion: 'v1', kind: 'Service', namespace: ns, name: 'front' },
+    'to get an address',
+    (s) => !!address(s),
+  );
+  const ingress = await waitForObject<Published>(
+    client,
+    { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace: ns, name: 'front' },
+    'to get an address',
+    (i) => !!address(i),
+  );
   assert.equal(address(service), '127.0.0.1');
   assert.equal(address(ingress), '127.0.0.1');
 });
@@ -124,13 +155,32 @@ test('an Ingress and a LoadBalancer Service get an address', async (t) => {
 test('a ClusterIP Service gets no load-balancer address', async (t) => {
   const { client } = await withCluster();
   const ns = await newNamespace(t);
-  await client.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'inner', namespace: ns }, spec: { selector: { app: 'x' }, ports: [{ port: 80 }] } });
+  await client.apply({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'inner', namespace: ns },
+    spec: { selector: { app: 'x' }, ports: [{ port: 80 }] },
+  });
   // A LoadBalancer Service applied after it is handled by the same controller; once it has an
   // address, the ClusterIP one has had its chance.
-  await client.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'outer', namespace: ns }, spec: { type: 'LoadBalancer', selector: { app: 'x' }, ports: [{ port: 80 }] } });
+  await client.apply({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'outer', namespace: ns },
+    spec: { type: 'LoadBalancer', selector: { app: 'x' }, ports: [{ port: 80 }] },
+  });
   await waitForObject<KubeObject & { status?: { loadBalancer?: { ingress?: unknown[] } } }>(
-    client, { apiVersion: 'v1', kind: 'Service', namespace: ns, name: 'outer' }, 'to get an address', (s) => !!s.status?.loadBalancer?.ingress?.length);
-  const inner = await client.get<KubeObject & { status?: { loadBalancer?: { ingress?: unknown[] } } }>({ apiVersion: 'v1', kind: 'Service', namespace: ns, name: 'inner' });
+    client,
+    { apiVersion: 'v1', kind: 'Service', namespace: ns, name: 'outer' },
+    'to get an address',
+    (s) => !!s.status?.loadBalancer?.ingress?.length,
+  );
+  const inner = await client.get<KubeObject & { status?: { loadBalancer?: { ingress?: unknown[] } } }>({
+    apiVersion: 'v1',
+    kind: 'Service',
+    namespace: ns,
+    name: 'inner',
+  });
   assert.equal(inner.status?.loadBalancer?.ingress, undefined);
 });
 
@@ -138,7 +188,12 @@ test('the restricted user may not create a ClusterRole, the admin may', async (t
   const { client, restrictedKubeconfig } = await withCluster();
   const restricted = new KubeClient((await loadKubeconfig(restrictedKubeconfig)).connection);
   t.after(() => restricted.close());
-  const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: `test-denied-${Date.now()}` }, rules: [] };
+  const role = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: `test-denied-${Date.now()}` },
+    rules: [],
+  };
   await assert.rejects(restricted.create(role), (e: unknown) => {
     assert.ok(isForbidden(e), `expected 403 Forbidden, got ${String(e)}`);
     assert.match((e as Error).message, /developer/);
@@ -152,7 +207,10 @@ test('the nodes are Ready and carry the usual labels', async () => {
   const { client, plane } = await withCluster();
   const nodes = await client.list('v1', 'Node');
   const ready = nodes.items.filter(isNodeReady);
-  assert.ok(ready.length >= plane.options.nodes, `expected ${plane.options.nodes} Ready nodes, found ${ready.length}`);
+  assert.ok(
+    ready.length >= plane.options.nodes,
+    `expected ${plane.options.nodes} Ready nodes, found ${ready.length}`,
+  );
   for (const node of ready) {
     const labels = node.metadata.labels ?? {};
     assert.equal(labels['kubernetes.io/os'], 'linux');
@@ -165,10 +223,10 @@ test('the nodes are Ready and carry the usual labels', async () => {
 
 test('kubectl with the printed KUBECONFIG lists the Ready nodes', async () => {
   const { plane } = await withCluster();
-  const { stdout: envLines } = await execFileP(process.execPath, ['test/harness/cluster-cli.ts', 'env', '--name', plane.name]);
+  const envLines = await run(process.execPath, ['test/harness/cluster-cli.ts', 'env', '--name', plane.name]);
   const kubeconfig = /^export KUBECONFIG=(.+)$/m.exec(envLines)?.[1];
   assert.ok(kubeconfig, `no KUBECONFIG line in: ${envLines}`);
-  const { stdout } = await execFileP('kubectl', ['get', 'nodes', '-o', 'json'], { env: { ...process.env, KUBECONFIG: kubeconfig } });
+  const stdout = await run('kubectl', ['get', 'nodes', '-o', 'json'], { env: { KUBECONFIG: kubeconfig } });
   const nodes = (JSON.parse(stdout) as { items: KubeObject[] }).items;
   assert.ok(nodes.filter(isNodeReady).length >= 3);
 });
@@ -176,8 +234,16 @@ test('kubectl with the printed KUBECONFIG lists the Ready nodes', async () => {
 test('the audit log records each request with its user and verb', async (t) => {
   const { client, plane } = await withCluster();
   const ns = await newNamespace(t, 'audited');
-  await client.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'marker', namespace: ns }, data: { a: '1' } });
-  const events = await waitForAudit(plane.auditLog, (e) => e.objectRef?.namespace === ns && e.objectRef?.name === 'marker');
+  await client.apply({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'marker', namespace: ns },
+    data: { a: '1' },
+  });
+  const events = await waitForAudit(
+    plane.auditLog,
+    (e) => e.objectRef?.namespace === ns && e.objectRef?.name === 'marker',
+  );
   const patch = events.find((e) => e.verb === 'patch');
   assert.ok(patch, 'the server-side apply is recorded as a patch');
   assert.equal(patch.user?.username, 'cairn-admin');

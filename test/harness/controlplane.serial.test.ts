@@ -9,14 +9,22 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ControlPlane, defaultControlPlaneOptions, isNodeReady } from './controlplane.ts';
 import { privateCluster, uniqueName, waitUntil } from './index.ts';
+import { run } from './processes.ts';
 import { REPO_ROOT } from './tools.ts';
 
 const CLI = join(REPO_ROOT, 'test', 'harness', 'cluster-cli.ts');
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 600_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, ...env }, timeout: 600_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -39,15 +47,27 @@ test('a private instance: the API server stops, serves again after start, and ke
   const plane = await privateCluster(t);
   const client = await plane.client();
   t.after(() => client.close());
-  const marker = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'survivor', namespace: 'default' }, data: { kept: 'yes' } };
+  const marker = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'survivor', namespace: 'default' },
+    data: { kept: 'yes' },
+  };
   await client.apply(marker);
 
   await plane.stop('apiserver');
   assert.equal((await plane.status()).components.apiserver, 'stopped');
-  await assert.rejects(client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'survivor' }), /ECONNREFUSED|failed/);
+  await assert.rejects(
+    client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'survivor' }),
+    /ECONNREFUSED|failed/,
+  );
 
   await plane.start('apiserver');
-  const back = await waitUntil('the API server to serve again', () => client.getOptional({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'survivor' }), { timeoutMs: 60_000 });
+  const back = await waitUntil(
+    'the API server to serve again',
+    () => client.getOptional({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'survivor' }),
+    { timeoutMs: 60_000 },
+  );
   assert.deepEqual(back.data, { kept: 'yes' });
 });
 
@@ -59,10 +79,12 @@ test('cluster up via the CLI gives 3 Ready nodes to kubectl, and down leaves no 
     assert.equal(up.code, 0, up.stderr);
     const kubeconfig = /^export KUBECONFIG=(.+)$/m.exec(up.stdout)?.[1];
     assert.ok(kubeconfig, `up printed no KUBECONFIG line: ${up.stdout}`);
-    const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) =>
-      execFile('kubectl', ['get', 'nodes', '-o', 'json'], { env: { ...process.env, KUBECONFIG: kubeconfig } }, (e, out) => (e ? reject(e) : resolve({ stdout: out }))),
-    );
-    const nodes = (JSON.parse(stdout) as { items: { metadata: { name: string }; status?: unknown; apiVersion: string; kind: string }[] }).items;
+    const stdout = await run('kubectl', ['get', 'nodes', '-o', 'json'], { env: { KUBECONFIG: kubeconfig } });
+    const nodes = (
+      JSON.parse(stdout) as {
+        items: { metadata: { name: string }; status?: unknown; apiVersion: string; kind: string }[];
+      }
+    ).items;
     assert.ok(nodes.filter((n) => isNodeReady(n as never)).length >= 3);
     const status = await cli(['status', '--name', name, '-o', 'json']);
     assert.equal(status.code, 0);
@@ -96,7 +118,10 @@ test('cluster up when a build fails names the tool and shows why, and exits non-
   const gomod = join(tools, 'k8s', 'go.mod');
   await writeFile(gomod, `${await readFile(gomod, 'utf8')}\nthis is not a go.mod directive\n`);
   const cache = join(tools, 'cache');
-  const result = await cli(['up', '--name', uniqueName('broken')], { CAIRN_TOOLS_SRC: tools, CAIRN_TOOLS_CACHE: cache });
+  const result = await cli(['up', '--name', uniqueName('broken')], {
+    CAIRN_TOOLS_SRC: tools,
+    CAIRN_TOOLS_CACHE: cache,
+  });
   assert.notEqual(result.code, 0);
   assert.match(result.stderr, /building k8s(, [a-z]+)* failed/);
   assert.match(result.stderr, /go\.mod/);

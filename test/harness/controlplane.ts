@@ -10,7 +10,15 @@ import { KubeClient } from '../../src/cluster/client.ts';
 import { loadKubeconfig } from '../../src/cluster/kubeconfig.ts';
 import type { KubeObject } from '../../src/cluster/objects.ts';
 import { ADMIN, RESTRICTED, makePki, writeKubeconfig } from './pki.ts';
-import { assertPortFree, freePort, isRunning, startDaemon, stopProcess, tail, waitUntil } from './processes.ts';
+import {
+  assertPortFree,
+  freePort,
+  isRunning,
+  startDaemon,
+  stopProcess,
+  tail,
+  waitUntil,
+} from './processes.ts';
 import { REPO_ROOT, binPath, ensureTools, type Tool } from './tools.ts';
 
 export const COMPONENTS = ['etcd', 'apiserver', 'controller-manager', 'scheduler', 'kwok'] as const;
@@ -101,7 +109,10 @@ export class ControlPlane {
    * Starts an instance, or returns the running one of that name. A recorded instance whose
    * processes died is cleaned away first.
    */
-  static async up(partial: Partial<ControlPlaneOptions> = {}, progress: (line: string) => void = () => {}): Promise<ControlPlane> {
+  static async up(
+    partial: Partial<ControlPlaneOptions> = {},
+    progress: (line: string) => void = () => {},
+  ): Promise<ControlPlane> {
     const options = { ...defaultControlPlaneOptions(), ...partial };
     const existing = await ControlPlane.open(options);
     if (existing) {
@@ -201,7 +212,9 @@ export class ControlPlane {
     c.pid = await startDaemon({ bin: c.bin, args: c.args, log: c.log });
     await this.#save();
     const failIf = () =>
-      isRunning(c.pid, c.bin) ? undefined : `${component} exited during start-up; last lines of ${c.log}:\n${tail(c.log)}`;
+      isRunning(c.pid, c.bin)
+        ? undefined
+        : `${component} exited during start-up; last lines of ${c.log}:\n${tail(c.log)}`;
     const timeoutMs = this.#state.options.startTimeoutMs;
     switch (component) {
       case 'etcd':
@@ -211,10 +224,17 @@ export class ControlPlane {
         await waitUntil('kube-apiserver to be ready', () => this.#apiserverReady(), { timeoutMs, failIf });
         break;
       case 'controller-manager':
-        await waitUntil('kube-controller-manager to be healthy', () => healthz(this.#state.ports.controllerManager), { timeoutMs, failIf });
+        await waitUntil(
+          'kube-controller-manager to be healthy',
+          () => healthz(this.#state.ports.controllerManager),
+          { timeoutMs, failIf },
+        );
         break;
       case 'scheduler':
-        await waitUntil('kube-scheduler to be healthy', () => healthz(this.#state.ports.scheduler), { timeoutMs, failIf });
+        await waitUntil('kube-scheduler to be healthy', () => healthz(this.#state.ports.scheduler), {
+          timeoutMs,
+          failIf,
+        });
         break;
       case 'kwok':
         // KWOK serves no port; give it a moment to fail on bad stages before calling it started.
@@ -367,7 +387,11 @@ export class ControlPlane {
         '--audit-log-maxbackup=2',
         ...(hasDefaultRoute() ? [] : ['--endpoint-reconciler-type=none', '--advertise-address=192.0.2.10']),
         ...(options.unlimited
-          ? ['--max-requests-inflight=0', '--max-mutating-requests-inflight=0', '--enable-priority-and-fairness=false']
+          ? [
+              '--max-requests-inflight=0',
+              '--max-mutating-requests-inflight=0',
+              '--enable-priority-and-fairness=false',
+            ]
           : []),
       ],
     };
@@ -456,14 +480,21 @@ export class ControlPlane {
     const client = await this.client();
     const timeoutMs = this.#state.options.startTimeoutMs;
     const kwok = this.#state.components.kwok!;
-    const failIf = () => (isRunning(kwok.pid, kwok.bin) ? undefined : `kwok exited; last lines of ${kwok.log}:\n${tail(kwok.log)}`);
+    const failIf = () =>
+      isRunning(kwok.pid, kwok.bin)
+        ? undefined
+        : `kwok exited; last lines of ${kwok.log}:\n${tail(kwok.log)}`;
     try {
       await waitUntil(
         `${this.#state.options.nodes} nodes to be Ready without the not-ready taint`,
         async () => {
           const nodes = await client.list('v1', 'Node');
           const usable = nodes.items.filter(
-            (n) => isNodeReady(n) && !((n.spec as { taints?: { key: string }[] } | undefined)?.taints ?? []).some((t) => t.key.startsWith('node.kubernetes.io/not-ready')),
+            (n) =>
+              isNodeReady(n) &&
+              !((n.spec as { taints?: { key: string }[] } | undefined)?.taints ?? []).some((t) =>
+                t.key.startsWith('node.kubernetes.io/not-ready'),
+              ),
           );
           return usable.length >= this.#state.options.nodes;
         },
@@ -471,7 +502,13 @@ export class ControlPlane {
       );
       await waitUntil(
         'the default ServiceAccount',
-        () => client.getOptional({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: 'default', name: 'default' }),
+        () =>
+          client.getOptional({
+            apiVersion: 'v1',
+            kind: 'ServiceAccount',
+            namespace: 'default',
+            name: 'default',
+          }),
         { timeoutMs },
       );
     } finally {
@@ -481,7 +518,8 @@ export class ControlPlane {
 }
 
 export function isNodeReady(node: KubeObject): boolean {
-  const conditions = (node.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [];
+  const conditions =
+    (node.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [];
   return conditions.some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
@@ -489,10 +527,13 @@ export function isNodeReady(node: KubeObject): boolean {
 async function healthz(port: number): Promise<boolean> {
   const { request } = await import('node:https');
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/healthz', rejectUnauthorized: false, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path: '/healthz', rejectUnauthorized: false, timeout: 2000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
     req.on('error', () => resolve(false));
     req.on('timeout', () => req.destroy());
     req.end();

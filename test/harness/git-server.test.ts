@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { GitHttpServer, createBareRepo, git, initAndCommit } from './git-server.ts';
 import { gitRepoFrom, gitServers, gitSshServer, uniqueName } from './index.ts';
+import { run } from './processes.ts';
 
 async function scratch(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-test-'));
@@ -39,7 +40,10 @@ test('basic auth: no credentials get 401, wrong ones are refused, right ones pus
   await createBareRepo(root, 'private');
   const anonymous = await fetch(`${server.url('private')}/info/refs?service=git-upload-pack`);
   assert.equal(anonymous.status, 401);
-  await assert.rejects(git(['ls-remote', server.url('private', { user: 'deploy', password: 'wrong' })]), /Authentication failed|401/);
+  await assert.rejects(
+    git(['ls-remote', server.url('private', { user: 'deploy', password: 'wrong' })]),
+    /Authentication failed|401/,
+  );
 
   const work = await scratch(t);
   const sha = await commitIn(work, 'README', 'private\n');
@@ -56,7 +60,10 @@ test('a commit pushed over SSH is seen by git ls-remote, over SSH and over HTTP'
   const work = await scratch(t);
   const sha = await commitIn(work, 'app.yaml', 'kind: Secret\n');
   await git(['push', '--quiet', ssh.url(path), 'HEAD:refs/heads/main'], { cwd: work, env: ssh.gitEnv() });
-  assert.match(await git(['ls-remote', ssh.url(path)], { env: ssh.gitEnv() }), new RegExp(`^${sha}\\trefs/heads/main$`, 'm'));
+  assert.match(
+    await git(['ls-remote', ssh.url(path)], { env: ssh.gitEnv() }),
+    new RegExp(`^${sha}\\trefs/heads/main$`, 'm'),
+  );
   assert.match(await git(['ls-remote', http.url(name)]), new RegExp(`^${sha}\\trefs/heads/main$`, 'm'));
 });
 
@@ -65,11 +72,10 @@ test('SSH refuses a key it does not know', async (t) => {
   const ssh = await gitSshServer();
   const path = await createBareRepo(http.root, uniqueName('ssh-denied'));
   const dir = await scratch(t);
-  const { execFile } = await import('node:child_process');
-  await new Promise<void>((resolve, reject) =>
-    execFile('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'stranger')], (e) => (e ? reject(e) : resolve())),
-  );
-  const env = { GIT_SSH_COMMAND: `ssh -i ${join(dir, 'stranger')} -o IdentitiesOnly=yes -o UserKnownHostsFile=${ssh.knownHosts} -o BatchMode=yes` };
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'stranger')]);
+  const env = {
+    GIT_SSH_COMMAND: `ssh -i ${join(dir, 'stranger')} -o IdentitiesOnly=yes -o UserKnownHostsFile=${ssh.knownHosts} -o BatchMode=yes`,
+  };
   await assert.rejects(git(['ls-remote', ssh.url(path)], { env }), /Permission denied/);
 });
 
@@ -84,10 +90,10 @@ test('gitRepoFrom keeps a whole folder tree, so relative paths between folders s
   const clone = await scratch(t);
   await git(['clone', '--quiet', repo.httpUrl, clone]);
   assert.equal((await git(['rev-parse', 'HEAD'], { cwd: clone })).trim(), repo.commit);
-  assert.equal(await readFile(join(clone, 'overlays', 'dev', 'kustomization.yaml'), 'utf8'), 'resources: [../../base]\n');
-  const { execFile } = await import('node:child_process');
-  const built = await new Promise<string>((resolve, reject) =>
-    execFile('kustomize', ['build', join(clone, 'overlays', 'dev')], (e, out, err) => (e ? reject(new Error(err)) : resolve(out))),
+  assert.equal(
+    await readFile(join(clone, 'overlays', 'dev', 'kustomization.yaml'), 'utf8'),
+    'resources: [../../base]\n',
   );
+  const built = await run('kustomize', ['build', join(clone, 'overlays', 'dev')]);
   assert.match(built, /kind: ConfigMap/);
 });

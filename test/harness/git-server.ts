@@ -14,7 +14,10 @@ import { freePort, isRunning, startDaemon, stopProcess, tail, waitUntil } from '
 const execFileP = promisify(execFile);
 
 /** Runs git without a shell; the error carries git's own message. */
-export async function git(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+export async function git(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
   try {
     const { stdout } = await execFileP('git', args, {
       ...(options.cwd ? { cwd: options.cwd } : {}),
@@ -24,7 +27,7 @@ export async function git(args: string[], options: { cwd?: string; env?: NodeJS.
     return stdout;
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new Error(`git ${args[0]} failed: ${(err.stderr ?? err.message).trim()}`);
+    throw new Error(`git ${args[0]} failed: ${(err.stderr ?? err.message).trim()}`, { cause: e });
   }
 }
 
@@ -41,23 +44,22 @@ export class GitHttpServer {
   readonly #server: Server;
   readonly #users: Record<string, string> | undefined;
 
-  private constructor(root: string, server: Server, users?: Record<string, string>) {
+  private constructor(root: string, users?: Record<string, string>) {
     this.root = root;
-    this.#server = server;
     this.#users = users;
+    this.#server = createServer((req, res) => this.#handle(req, res));
   }
 
   static async start(options: GitServerOptions): Promise<GitHttpServer> {
     await mkdir(options.root, { recursive: true });
-    let self: GitHttpServer | undefined;
-    const server = createServer((req, res) => self!.#handle(req, res));
+    const self = new GitHttpServer(options.root, options.users);
+    const server = self.#server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', resolve);
     });
     // A test process must be able to exit while the server is still listening.
     server.unref();
-    self = new GitHttpServer(options.root, server, options.users);
     return self;
   }
 
@@ -67,7 +69,9 @@ export class GitHttpServer {
 
   /** The clone URL of a repository, with credentials embedded when given. */
   url(repo: string, credentials?: { user: string; password: string }): string {
-    const auth = credentials ? `${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@` : '';
+    const auth = credentials
+      ? `${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@`
+      : '';
     return `http://${auth}127.0.0.1:${this.port}/${repo}.git`;
   }
 
@@ -88,7 +92,9 @@ export class GitHttpServer {
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const user = this.#authorized(req);
     if (user === false) {
-      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="cairn-test-git"' }).end('authentication required\n');
+      res
+        .writeHead(401, { 'WWW-Authenticate': 'Basic realm="cairn-test-git"' })
+        .end('authentication required\n');
       return;
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -166,14 +172,20 @@ export class GitSshServer {
 
   static async start(dir: string): Promise<GitSshServer> {
     const sshd = ['/usr/sbin/sshd', '/usr/bin/sshd'].find((p) => existsSync(p));
-    if (!sshd) throw new Error('sshd is not installed (Debian package openssh-server) but the SSH git server needs it');
+    if (!sshd)
+      throw new Error(
+        'sshd is not installed (Debian package openssh-server) but the SSH git server needs it',
+      );
     await mkdir(dir, { recursive: true });
     const hostKey = join(dir, 'host_ed25519');
     const clientKey = join(dir, 'client_ed25519');
     for (const key of [hostKey, clientKey]) {
       if (!existsSync(key)) await execFileP('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
     }
-    await writeFile(join(dir, 'authorized_keys'), `restrict ${(await readFile(`${clientKey}.pub`, 'utf8')).trim()}\n`);
+    await writeFile(
+      join(dir, 'authorized_keys'),
+      `restrict ${(await readFile(`${clientKey}.pub`, 'utf8')).trim()}\n`,
+    );
     await writeFile(join(dir, 'known_hosts'), '');
     // sshd refuses to start without its privilege separation folder.
     if (process.getuid?.() === 0) await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
@@ -275,5 +287,18 @@ export async function commitFolder(bareRepo: string, folder: string, message = '
 export async function initAndCommit(work: string, message: string): Promise<void> {
   await git(['init', '--quiet', '--initial-branch=main'], { cwd: work });
   await git(['add', '--all'], { cwd: work });
-  await git(['-c', 'user.name=Cairn Test', '-c', 'user.email=test@cairn.dev', 'commit', '--quiet', '--allow-empty', '-m', message], { cwd: work });
+  await git(
+    [
+      '-c',
+      'user.name=Cairn Test',
+      '-c',
+      'user.email=test@cairn.dev',
+      'commit',
+      '--quiet',
+      '--allow-empty',
+      '-m',
+      message,
+    ],
+    { cwd: work },
+  );
 }

@@ -36,7 +36,9 @@ export function withCluster(): Promise<TestCluster> {
     const name = process.env.CAIRN_TEST_CLUSTER ?? 'default';
     const plane = await ControlPlane.open({ ...defaultControlPlaneOptions(), name });
     if (!plane || !(await plane.status()).apiserverReady) {
-      throw new Error(`the test cluster "${name}" is not up: run the tests with npm test, or start it with npm run cluster -- up`);
+      throw new Error(
+        `the test cluster "${name}" is not up: run the tests with npm test, or start it with npm run cluster -- up`,
+      );
     }
     const client = await plane.client();
     return { plane, client, kubeconfig: plane.kubeconfig, restrictedKubeconfig: plane.restrictedKubeconfig };
@@ -48,7 +50,11 @@ export function withCluster(): Promise<TestCluster> {
 export async function newNamespace(t: TestContext, prefix = 'test'): Promise<string> {
   const { client } = await withCluster();
   const name = uniqueName(prefix);
-  await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'test.cairn.dev/test': 'true' } } });
+  await client.create({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels: { 'test.cairn.dev/test': 'true' } },
+  });
   t.after(async () => {
     await client.delete({ apiVersion: 'v1', kind: 'Namespace', name }).catch(() => {});
   });
@@ -59,7 +65,10 @@ export async function newNamespace(t: TestContext, prefix = 'test'): Promise<str
  * A private control plane with its own ports and data folder, taken down when the test ends.
  * Tests that use one belong in a `*.serial.test.ts` file.
  */
-export async function privateCluster(t: TestContext, options: Partial<ControlPlaneOptions> = {}): Promise<ControlPlane> {
+export async function privateCluster(
+  t: TestContext,
+  options: Partial<ControlPlaneOptions> = {},
+): Promise<ControlPlane> {
   const plane = await ControlPlane.up({ name: uniqueName('private'), nodes: 1, ...options });
   t.after(() => plane.down());
   return plane;

@@ -1,6 +1,6 @@
 // Daemons of the test bed: started detached with a log file each, found again by pid, stopped
 // with SIGTERM and, after a grace period, SIGKILL.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
@@ -15,7 +15,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -111,6 +113,30 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
+/** Runs a program without a shell and returns its stdout; the error carries its stderr. */
+export function run(
+  bin: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      bin,
+      args,
+      {
+        env: { ...process.env, ...options.env },
+        timeout: options.timeoutMs ?? 120_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (error, stdout, stderr) => {
+        if (error)
+          reject(new Error(`${bin} ${args.join(' ')}: ${stderr.trim() || error.message}`, { cause: error }));
+        else resolve(stdout);
+      },
+    );
+  });
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -126,7 +152,11 @@ export interface WaitOptions {
  * Polls `check` until it returns a value other than undefined or false. On timeout the error
  * says what was awaited and, when `check` threw, the last reason.
  */
-export async function waitUntil<T>(what: string, check: () => Promise<T | undefined | false>, options: WaitOptions): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  options: WaitOptions,
+): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
   let last: unknown;
   for (;;) {
@@ -140,7 +170,9 @@ export async function waitUntil<T>(what: string, check: () => Promise<T | undefi
     }
     if (Date.now() > deadline) {
       const reason = last instanceof Error ? ` (last error: ${last.message})` : '';
-      throw new Error(`timed out after ${Math.round(options.timeoutMs / 1000)} s waiting for ${what}${reason}`);
+      throw new Error(
+        `timed out after ${Math.round(options.timeoutMs / 1000)} s waiting for ${what}${reason}`,
+      );
     }
     await sleep(options.intervalMs ?? 250);
   }

@@ -25,7 +25,10 @@ export async function toolDir(tool: Tool): Promise<string> {
  * Builds whatever is missing and returns the folder of each tool. Build output streams to
  * `progress` so a cold build (many minutes) shows what it is doing.
  */
-export async function ensureTools(tools: readonly Tool[] = TOOLS, progress: (line: string) => void = () => {}): Promise<Record<Tool, string>> {
+export async function ensureTools(
+  tools: readonly Tool[] = TOOLS,
+  progress: (line: string) => void = () => {},
+): Promise<Record<Tool, string>> {
   const dirs = {} as Record<Tool, string>;
   const missing: Tool[] = [];
   for (const t of tools) {
@@ -53,7 +56,12 @@ function build(tools: Tool[], progress: (line: string) => void): Promise<void> {
     child.on('error', (e) => reject(new ToolBuildError(`cannot run tools/build.sh: ${e.message}`)));
     child.on('close', (code) => {
       if (code === 0) resolve();
-      else reject(new ToolBuildError(`building ${tools.join(', ')} failed (exit ${code}):\n${output.slice(-20).join('\n')}`));
+      else
+        reject(
+          new ToolBuildError(
+            `building ${tools.join(', ')} failed (exit ${code}):\n${output.slice(-20).join('\n')}`,
+          ),
+        );
     });
   });
 }
