@@ -1,31 +1,57 @@
 // cli: the `cairn` command. Commands only gather flags and print; the engine does the work.
 import { parseArgs } from 'node:util';
 import { VERSION } from '../version.ts';
+import { helpText, type Command } from './command.ts';
+import { version } from './commands/version.ts';
+import { ExitCode, UsageError, processIO, writeLine, type CliIO } from './io.ts';
 
-const USAGE = `cairn: GitOps for Kubernetes
+export const COMMANDS: readonly Command[] = [version];
 
-Usage:
-  cairn version        print the version
-  cairn help           this text
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    `cairn ${VERSION}: GitOps for Kubernetes`,
+    '',
+    'Usage:',
+    '  cairn COMMAND [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run "cairn COMMAND --help" for a command\'s options and examples.',
+  ].join('\n');
+}
 
-More commands arrive with the pipeline stages (render, diff, apply, controller).`;
-
-export function main(argv: string[]): number {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: false,
-    options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
-  });
-  const [command] = positionals;
-  if (values.version || command === 'version') {
-    console.log(`cairn ${VERSION}`);
-    return 0;
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    const topic = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
+    writeLine(io.out, topic ? helpText(topic) : overview());
+    return name === undefined ? ExitCode.Usage : ExitCode.Ok;
   }
-  if (values.help || command === 'help' || command === undefined) {
-    console.log(USAGE);
-    return command === undefined && !values.help ? 2 : 0;
+  if (name === '--version') return version.run({ values: {}, positionals: [] }, io);
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    writeLine(io.err, `cairn: unknown command "${name}" (run "cairn help" for the list)`);
+    return ExitCode.Usage;
   }
-  console.error(`cairn: unknown command "${command}" (see cairn help)`);
-  return 2;
+  try {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+    });
+    if (values.help) {
+      writeLine(io.out, helpText(command));
+      return ExitCode.Ok;
+    }
+    return await command.run({ values, positionals }, io);
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      writeLine(io.err, `cairn ${command.name}: ${(e as Error).message}\nRun "cairn ${command.name} --help" for usage.`);
+      return ExitCode.Usage;
+    }
+    writeLine(io.err, `cairn ${command.name}: ${e instanceof Error ? e.message : String(e)}`);
+    return ExitCode.Failed;
+  }
 }

@@ -215,32 +215,37 @@ export class ControlPlane {
       isRunning(c.pid, c.bin)
         ? undefined
         : `${component} exited during start-up; last lines of ${c.log}:\n${tail(c.log)}`;
-    const timeoutMs = this.#state.options.startTimeoutMs;
-    switch (component) {
-      case 'etcd':
-        await waitUntil('etcd to report healthy', () => this.#etcdHealthy(), { timeoutMs, failIf });
-        break;
-      case 'apiserver':
-        await waitUntil('kube-apiserver to be ready', () => this.#apiserverReady(), { timeoutMs, failIf });
-        break;
-      case 'controller-manager':
-        await waitUntil(
-          'kube-controller-manager to be healthy',
-          () => healthz(this.#state.ports.controllerManager),
-          { timeoutMs, failIf },
-        );
-        break;
-      case 'scheduler':
-        await waitUntil('kube-scheduler to be healthy', () => healthz(this.#state.ports.scheduler), {
-          timeoutMs,
-          failIf,
-        });
-        break;
-      case 'kwok':
-        // KWOK serves no port; give it a moment to fail on bad stages before calling it started.
-        await new Promise((r) => setTimeout(r, 500));
-        if (failIf()) throw new ControlPlaneError(failIf());
-        break;
+    try {
+      const timeoutMs = this.#state.options.startTimeoutMs;
+      switch (component) {
+        case 'etcd':
+          await waitUntil('etcd to report healthy', () => this.#etcdHealthy(), { timeoutMs, failIf });
+          break;
+        case 'apiserver':
+          await waitUntil('kube-apiserver to be ready', () => this.#apiserverReady(), { timeoutMs, failIf });
+          break;
+        case 'controller-manager':
+          await waitUntil(
+            'kube-controller-manager to be healthy',
+            () => healthz(this.#state.ports.controllerManager),
+            { timeoutMs, failIf },
+          );
+          break;
+        case 'scheduler':
+          await waitUntil('kube-scheduler to be healthy', () => healthz(this.#state.ports.scheduler), {
+            timeoutMs,
+            failIf,
+          });
+          break;
+        case 'kwok':
+          // KWOK serves no port; give it a moment to fail on bad stages before calling it started.
+          await new Promise((r) => setTimeout(r, 500));
+          if (failIf()) throw new ControlPlaneError(failIf());
+          break;
+      }
+    } catch (e) {
+      await this.stop(component); // a component that did not come up is not left running
+      throw e;
     }
   }
 

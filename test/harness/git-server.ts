@@ -213,16 +213,30 @@ export class GitSshServer {
     const log = join(dir, 'sshd.log');
     const pid = await startDaemon({ bin: sshd, args: ['-D', '-e', '-f', config], log });
     const server = new GitSshServer(dir, port, pid, sshd);
-    await waitUntil(
-      'sshd to accept connections',
-      async () => {
-        const { stdout } = await execFileP('ssh-keyscan', ['-p', String(port), '-t', 'ed25519', '127.0.0.1']);
-        if (!stdout.includes('ssh-ed25519')) return false;
-        await writeFile(join(dir, 'known_hosts'), stdout);
-        return true;
-      },
-      { timeoutMs: 20_000, failIf: () => (isRunning(pid, sshd) ? undefined : `sshd exited:\n${tail(log)}`) },
-    );
+    try {
+      await waitUntil(
+        'sshd to accept connections',
+        async () => {
+          const { stdout } = await execFileP('ssh-keyscan', [
+            '-p',
+            String(port),
+            '-t',
+            'ed25519',
+            '127.0.0.1',
+          ]);
+          if (!stdout.includes('ssh-ed25519')) return false;
+          await writeFile(join(dir, 'known_hosts'), stdout);
+          return true;
+        },
+        {
+          timeoutMs: 20_000,
+          failIf: () => (isRunning(pid, sshd) ? undefined : `sshd exited:\n${tail(log)}`),
+        },
+      );
+    } catch (e) {
+      server.killNow(); // never leave a daemon behind a failed start
+      throw e;
+    }
     return server;
   }
 
