@@ -77,6 +77,7 @@ export class KubeClient {
   readonly #options: KubeClientOptions;
   readonly #base: URL;
   #requests = 0;
+  readonly #byMethod = new Map<string, number>();
 
   constructor(connection: ClusterConnection, options: KubeClientOptions = defaultKubeClientOptions()) {
     this.connection = connection;
@@ -99,6 +100,11 @@ export class KubeClient {
   /** Requests sent since this client was made (for tests and benchmarks). */
   get requestCount(): number {
     return this.#requests;
+  }
+
+  /** Requests sent so far per HTTP method (GET, PATCH, POST, PUT, DELETE). */
+  requestsByMethod(): Record<string, number> {
+    return Object.fromEntries(this.#byMethod);
   }
 
   close(): void {
@@ -244,6 +250,7 @@ export class KubeClient {
     }
     if (this.connection.token) headers.Authorization = `Bearer ${this.connection.token}`;
     this.#requests++;
+    this.#byMethod.set(method, (this.#byMethod.get(method) ?? 0) + 1);
     return new Promise((resolve, reject) => {
       const req = httpsRequest(url, { method, headers, agent: this.#agent, signal: options.signal }, resolve);
       if (timeoutMs > 0) {

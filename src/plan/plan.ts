@@ -128,6 +128,14 @@ function kindsFromCrds(desired: readonly DesiredObject[]): Map<string, KindScope
   return kinds;
 }
 
+/** The object in its namespace: the default one when namespaced and unset, none when cluster-scoped. */
+export function placeObject(obj: KubeObject, scope: KindScope, defaultNamespace: string): KubeObject {
+  const metadata = { ...obj.metadata };
+  if (scope === 'namespaced') metadata.namespace = metadata.namespace || defaultNamespace;
+  else delete metadata.namespace;
+  return { ...obj, metadata };
+}
+
 function refOfObject(obj: KubeObject): ObjectRef {
   const ref: ObjectRef = {
     apiVersion: obj.apiVersion,
@@ -200,10 +208,7 @@ export function planSync(
       );
       continue;
     }
-    const metadata = { ...raw.metadata };
-    if (scope === 'namespaced') metadata.namespace = metadata.namespace || options.namespace;
-    else delete metadata.namespace;
-    const obj: KubeObject = { ...raw, metadata };
+    const obj = placeObject(raw, scope, options.namespace);
 
     let role;
     try {
