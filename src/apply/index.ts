@@ -4,6 +4,8 @@ export {
   SyncPhase,
   currentHealth,
   defaultSyncOptions,
+  planApplication,
+  type PlannedApplication,
   syncObjects,
   type ObjectResult,
   type SyncEvent,
@@ -19,3 +21,4 @@ export {
 export { readLiveObjects, resolveScopes } from './live.ts';
 export { HookError, runHooks, type HookResult } from './hooks.ts';
 export { HealthWaitError, defaultWaitOptions, waitForHealthy, type WaitOptions } from './wait.ts';
+export { diffApplication, type ApplicationDiff } from './diff.ts';

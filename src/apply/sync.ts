@@ -161,35 +161,7 @@ export async function syncObjects(
   let plan: Plan;
   let inventory: Inventory;
   try {
-    inventory = await store.load();
-    const scopeOf = await resolveScopes(
-      client,
-      desired.map((d) => d.object),
-    );
-    const placed = desired.flatMap((d) => {
-      const scope = scopeOf(d.object.apiVersion, d.object.kind);
-      return scope ? [placeObject(d.object, scope, options.namespace)] : [];
-    });
-    const live = await readLiveObjects(
-      client,
-      options.application,
-      placed.map((o) => ({
-        apiVersion: o.apiVersion,
-        kind: o.kind,
-        ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
-      })),
-      inventory,
-    );
-    plan = planSync(desired, live, inventory, {
-      application: options.application,
-      namespace: options.namespace,
-      prune: options.prune,
-      ignoreDifferences: options.ignoreDifferences,
-      fieldManager: options.fieldManager,
-      scopeOf,
-      ...(options.revision ? { revision: options.revision } : {}),
-      ...(options.deployment ? { deployment: options.deployment } : {}),
-    });
+    ({ plan, inventory } = await planApplication(client, desired, store, options));
   } catch (e) {
     return fail(SyncPhase.Plan, e);
   }
@@ -345,6 +317,55 @@ export async function syncObjects(
       planned.map((p) => p.ref),
     );
   return result;
+}
+
+export interface PlannedApplication {
+  plan: Plan;
+  inventory: Inventory;
+  /** Live objects of the application, by object key. */
+  live: Map<string, KubeObject>;
+}
+
+/** Reads the inventory and the live objects and plans a sync: the read-only half of syncObjects. */
+export async function planApplication(
+  client: KubeClient,
+  desired: readonly DesiredObject[],
+  store: InventoryStore,
+  options: Pick<
+    SyncOptions,
+    'application' | 'namespace' | 'prune' | 'ignoreDifferences' | 'fieldManager' | 'revision' | 'deployment'
+  >,
+): Promise<PlannedApplication> {
+  const inventory = await store.load();
+  const scopeOf = await resolveScopes(
+    client,
+    desired.map((d) => d.object),
+  );
+  const placed = desired.flatMap((d) => {
+    const scope = scopeOf(d.object.apiVersion, d.object.kind);
+    return scope ? [placeObject(d.object, scope, options.namespace)] : [];
+  });
+  const live = await readLiveObjects(
+    client,
+    options.application,
+    placed.map((o) => ({
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+      ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
+    })),
+    inventory,
+  );
+  const plan = planSync(desired, live, inventory, {
+    application: options.application,
+    namespace: options.namespace,
+    prune: options.prune,
+    ignoreDifferences: options.ignoreDifferences,
+    fieldManager: options.fieldManager,
+    scopeOf,
+    ...(options.revision ? { revision: options.revision } : {}),
+    ...(options.deployment ? { deployment: options.deployment } : {}),
+  });
+  return { plan, inventory, live };
 }
 
 async function ensureNamespace(client: KubeClient, name: string, fieldManager: string): Promise<void> {

@@ -43,3 +43,4 @@ export {
 } from './ignore.ts';
 export { groupOf, keyOf, objectKey } from './keys.ts';
 export { DORA, TRACKING_ANNOTATION, TRACKING_LABEL } from './metadata.ts';
+export { REDACTED, diffObjects, normalizeForDiff, redactSecrets, type ObjectDiff } from './diff.ts';
