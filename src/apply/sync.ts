@@ -6,6 +6,7 @@ import { describeRef, type KubeObject, type ObjectRef } from '../cluster/objects
 import { aggregateHealth, healthOf } from '../health/registry.ts';
 import { HealthStatus, type Health } from '../health/types.ts';
 import { canonicalJson, ownedFieldsDigest } from '../plan/digest.ts';
+import { redactSecretValues } from '../plan/diff.ts';
 import type { IgnoreRule } from '../plan/ignore.ts';
 import type { Inventory, InventoryEntry } from '../plan/inventory.ts';
 import { HookPhase } from '../plan/order.ts';
@@ -194,11 +195,11 @@ export async function syncObjects(
         await client.apply(p.object!, { fieldManager: options.fieldManager, dryRun: true });
         record(p, ObjectOutcome.DryRun);
       } catch (e) {
-        record(p, ObjectOutcome.Failed, message(e));
+        record(p, ObjectOutcome.Failed, redactSecretValues(message(e), p.object));
       }
     }
     for (const p of plan.prune) record(p, ObjectOutcome.DryRun);
-    result.objects = [...outcomes.values()];
+    result.objects = inPlanOrder(plan, outcomes);
     result.ok = result.objects.every((o) => o.outcome !== ObjectOutcome.Failed);
     if (!result.ok) result.failedAt = SyncPhase.Apply;
     return result;
@@ -240,8 +241,9 @@ export async function syncObjects(
           });
           record(p, ObjectOutcome.Applied);
         } catch (e) {
-          failures.push(message(e));
-          record(p, ObjectOutcome.Failed, message(e));
+          const why = redactSecretValues(message(e), p.object);
+          failures.push(why);
+          record(p, ObjectOutcome.Failed, why);
         }
       });
       if (failures.length > 0) throw new Error(failures.join('; '));
@@ -310,13 +312,22 @@ export async function syncObjects(
     };
     if (canonicalJson(next) !== canonicalJson(inventory)) await store.save(next);
   }
-  result.objects = [...outcomes.values()];
+  result.objects = inPlanOrder(plan, outcomes);
   if (options.wait && result.ok)
     result.health = await currentHealth(
       client,
       planned.map((p) => p.ref),
     );
   return result;
+}
+
+/** Results in the order of the plan: skipped, then stages, then prunes. */
+function inPlanOrder(plan: Plan, outcomes: Map<string, ObjectResult>): ObjectResult[] {
+  const keys = [...plan.skipped, ...plan.stages.flatMap((s) => s.objects), ...plan.prune].map((p) => p.key);
+  return [...new Set(keys)].flatMap((k) => {
+    const r = outcomes.get(k);
+    return r ? [r] : [];
+  });
 }
 
 export interface PlannedApplication {

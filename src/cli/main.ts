@@ -2,10 +2,14 @@
 import { parseArgs } from 'node:util';
 import { VERSION } from '../version.ts';
 import { helpText, type Command } from './command.ts';
+import { apply } from './commands/apply.ts';
+import { diff } from './commands/diff.ts';
+import { render } from './commands/render.ts';
+import { status } from './commands/status.ts';
 import { version } from './commands/version.ts';
 import { ExitCode, UsageError, processIO, writeLine, type CliIO } from './io.ts';
 
-export const COMMANDS: readonly Command[] = [version];
+export const COMMANDS: readonly Command[] = [render, diff, apply, status, version];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -48,7 +52,10 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     return await command.run({ values, positionals }, io);
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      writeLine(io.err, `cairn ${command.name}: ${(e as Error).message}\nRun "cairn ${command.name} --help" for usage.`);
+      writeLine(
+        io.err,
+        `cairn ${command.name}: ${(e as Error).message}\nRun "cairn ${command.name} --help" for usage.`,
+      );
       return ExitCode.Usage;
     }
     writeLine(io.err, `cairn ${command.name}: ${e instanceof Error ? e.message : String(e)}`);

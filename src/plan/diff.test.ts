@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KubeObject } from '../cluster/objects.ts';
-import { diffObjects, normalizeForDiff } from './diff.ts';
+import { diffObjects, normalizeForDiff, redactSecretValues } from './diff.ts';
 
 const live: KubeObject = {
   apiVersion: 'apps/v1',
@@ -85,4 +85,33 @@ test('Secret values never appear, but a changed value still shows as changed', (
     stringData: { key: 'plain-text-secret' },
   });
   assert.ok(!created.patch.includes('plain-text-secret'));
+});
+
+test('messages about a Secret lose its values, plain and base64', () => {
+  const secret: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 's' },
+    stringData: { a: 'hunter22' },
+    data: { b: Buffer.from('swordfish').toString('base64') },
+  };
+  const msg = `Secret "s" is invalid: data[b]: Invalid value: "${Buffer.from('swordfish').toString('base64')}" (swordfish), stringData[a]: hunter22 / ${Buffer.from('hunter22').toString('base64')}`;
+  const out = redactSecretValues(msg, secret);
+  for (const v of [
+    'hunter22',
+    'swordfish',
+    Buffer.from('hunter22').toString('base64'),
+    Buffer.from('swordfish').toString('base64'),
+  ])
+    assert.ok(!out.includes(v), `${v} in ${out}`);
+  assert.match(out, /Secret "s" is invalid/);
+  assert.equal(
+    redactSecretValues('plain message hunter22', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'c' },
+      data: { a: 'hunter22' },
+    }),
+    'plain message hunter22',
+  );
 });

@@ -74,6 +74,30 @@ export function redactSecrets(
   return [redact(before, after, 'before'), redact(after, before, 'after')];
 }
 
+/**
+ * A message about an object (an API error, a log line) with the object's Secret values, plain and
+ * base64, replaced: API servers may echo an invalid value back.
+ */
+export function redactSecretValues(message: string, obj: KubeObject | undefined): string {
+  if (!isSecret(obj)) return message;
+  const values = new Set<string>();
+  for (const field of ['data', 'stringData'] as const) {
+    for (const v of Object.values((obj![field] ?? {}) as Record<string, unknown>)) {
+      if (typeof v !== 'string' || v.length < 4) continue;
+      values.add(v);
+      values.add(
+        field === 'stringData'
+          ? Buffer.from(v).toString('base64')
+          : Buffer.from(v, 'base64').toString('utf8'),
+      );
+    }
+  }
+  let out = message;
+  for (const v of [...values].filter((x) => x.length >= 4).sort((a, b) => b.length - a.length))
+    out = out.split(v).join(REDACTED);
+  return out;
+}
+
 export interface ObjectDiff {
   /** `Kind/namespace/name`. */
   name: string;

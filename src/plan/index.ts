@@ -43,4 +43,11 @@ export {
 } from './ignore.ts';
 export { groupOf, keyOf, objectKey } from './keys.ts';
 export { DORA, TRACKING_ANNOTATION, TRACKING_LABEL } from './metadata.ts';
-export { REDACTED, diffObjects, normalizeForDiff, redactSecrets, type ObjectDiff } from './diff.ts';
+export {
+  REDACTED,
+  diffObjects,
+  normalizeForDiff,
+  redactSecretValues,
+  redactSecrets,
+  type ObjectDiff,
+} from './diff.ts';
