@@ -310,7 +310,9 @@ export async function syncObjects(
       ...(revision ? { revision } : {}),
       entries: [...entries.values()].sort((a, b) => (a.key < b.key ? -1 : 1)),
     };
-    if (canonicalJson(next) !== canonicalJson(inventory)) await store.save(next);
+    // A sync that changed no entry writes nothing, not even the new revision: a commit that
+    // touched only other applications costs this one no write.
+    if (canonicalJson(next.entries) !== canonicalJson(inventory.entries)) await store.save(next);
   }
   result.objects = inPlanOrder(plan, outcomes);
   if (options.wait && result.ok)

@@ -13,7 +13,7 @@ export interface InventoryEntry {
 }
 
 export interface Inventory {
-  /** The revision (commit) last applied successfully. */
+  /** The revision (commit) of the last successful sync that changed something. */
   revision?: string;
   entries: InventoryEntry[];
 }

@@ -194,3 +194,98 @@ test('no Secret value appears in any diff, table, JSON or error output', async (
     assert.ok(!all.includes(value), `the output contains the Secret value ${value}`);
   }
 });
+
+test('a commit that changes only another application folder makes no write for this one', async (t) => {
+  const { plane, kubeconfig } = await withCluster();
+  const ns = await newNamespace(t, 'mono');
+  const tree = await mkdtemp(join(tmpdir(), 'cairn-cli-mono-'));
+  t.after(() => rm(tree, { recursive: true, force: true }));
+  await cp(WEB, join(tree, 'apps', 'web'), { recursive: true });
+  await cp(WEB, join(tree, 'apps', 'other'), { recursive: true });
+  const repo = await gitRepoFrom(tree);
+  const args = [
+    '--repo',
+    repo.httpUrl,
+    '--revision',
+    'main',
+    '--path',
+    'apps/web',
+    '--allow-http',
+    '-n',
+    ns,
+    '--app',
+    'web',
+  ];
+  assert.equal((await cairn(['apply', ...args], kubeconfig)).code, 0);
+
+  const work = await mkdtemp(join(tmpdir(), 'cairn-cli-work-'));
+  t.after(() => rm(work, { recursive: true, force: true }));
+  await git(['clone', '--quiet', repo.httpUrl, work]);
+  await writeFile(
+    join(work, 'apps', 'other', 'service.yaml'),
+    'apiVersion: v1\nkind: Service\nmetadata:\n  name: other\nspec:\n  ports:\n    - port: 8080\n',
+  );
+  await git(
+    ['-c', 'user.name=t', '-c', 'user.email=t@cairn.dev', 'commit', '--quiet', '-am', 'change the other app'],
+    { cwd: work },
+  );
+  await git(['push', '--quiet', 'origin', 'HEAD:main'], { cwd: work });
+  const head = (await git(['rev-parse', 'HEAD'], { cwd: work })).trim();
+
+  const before = await auditCount(plane.auditLog, ns);
+  const again = await cairn(['apply', ...args], kubeconfig);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, new RegExp(`web at ${head.slice(0, 12)}: 0 applied, 4 unchanged, 0 pruned`));
+  assert.equal(await auditCount(plane.auditLog, ns), before, 'no write reached the API server');
+});
+
+test('a failed fetch prunes nothing', async (t) => {
+  const { client, kubeconfig } = await withCluster();
+  const ns = await newNamespace(t, 'nofetch');
+  assert.equal((await cairn(['apply', WEB, '-n', ns, '--app', 'web'], kubeconfig)).code, 0);
+  const failed = await cairn(
+    [
+      'apply',
+      '--repo',
+      'http://127.0.0.1:9/nothing.git',
+      '--revision',
+      'main',
+      '--allow-http',
+      '-n',
+      ns,
+      '--app',
+      'web',
+      '--prune',
+    ],
+    kubeconfig,
+  );
+  assert.equal(failed.code, 1);
+  assert.match(failed.stderr, /http:\/\/127\.0\.0\.1:9\/nothing\.git/);
+  const left = await client.list('v1', 'ConfigMap', {
+    namespace: ns,
+    labelSelector: 'app.cairn.dev/application=web',
+  });
+  assert.deepEqual(
+    left.items.map((i) => i.metadata.name),
+    ['web-settings'],
+  );
+  assert.ok(
+    await client.getOptional({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' }),
+  );
+});
+
+/** Writes (create, update, patch, delete) the audit log recorded from Cairn in a namespace. */
+async function auditCount(file: string, namespace: string): Promise<number> {
+  await new Promise((r) => setTimeout(r, 300));
+  const { readFile } = await import('node:fs/promises');
+  return (await readFile(file, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { verb: string; objectRef?: { namespace?: string }; userAgent?: string })
+    .filter(
+      (e) =>
+        e.objectRef?.namespace === namespace &&
+        e.userAgent === 'cairn' &&
+        ['create', 'update', 'patch', 'delete'].includes(e.verb),
+    ).length;
+}
