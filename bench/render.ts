@@ -13,7 +13,7 @@ import { throughput, type Measurement, type Scenario } from './harness.ts';
 const run = promisify(execFile);
 
 /** A repository with the three kinds of application, written for this benchmark. */
-async function writeRepo(root: string): Promise<void> {
+export async function writeRepo(root: string): Promise<void> {
   // Plain: 1,000 ConfigMaps in 100 files of 10 documents.
   await mkdir(join(root, 'plain'), { recursive: true });
   for (let f = 0; f < 100; f++) {

@@ -398,7 +398,9 @@ export class Renderer {
       await mkdir(join(dir, 'home'));
       return await fn(dir);
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      // Removed in the background: the result does not wait for the clean-up (pending file
+      // operations still keep the process alive until it is done).
+      rm(dir, { recursive: true, force: true }).catch(() => {});
     }
   }
 
