@@ -4,6 +4,7 @@ export {
   SyncPhase,
   currentHealth,
   defaultSyncOptions,
+  executePlan,
   planApplication,
   type PlannedApplication,
   syncObjects,

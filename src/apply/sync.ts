@@ -142,6 +142,39 @@ export async function syncObjects(
   options: SyncOptions,
   onEvent: (event: SyncEvent) => void = () => {},
 ): Promise<SyncResult> {
+  // Plan: nothing is written until this succeeds.
+  let planned: PlannedApplication;
+  try {
+    planned = await planApplication(client, desired, store, options);
+  } catch (e) {
+    return {
+      application: options.application,
+      ...(options.revision ? { revision: options.revision } : {}),
+      ok: false,
+      failedAt: SyncPhase.Plan,
+      error: message(e),
+      changed: false,
+      dryRun: options.dryRun,
+      objects: [],
+      hooks: [],
+      health: { status: HealthStatus.Unknown },
+    };
+  }
+  return executePlan(client, planned.plan, planned.inventory, store, options, onEvent);
+}
+
+/**
+ * Runs a plan made from the live state (by planApplication, or by the controller from its watch
+ * caches): hooks, stages with health waits, prune; saves the inventory when its entries change.
+ */
+export async function executePlan(
+  client: KubeClient,
+  plan: Plan,
+  inventory: Inventory,
+  store: InventoryStore,
+  options: SyncOptions,
+  onEvent: (event: SyncEvent) => void = () => {},
+): Promise<SyncResult> {
   const result: SyncResult = {
     application: options.application,
     ...(options.revision ? { revision: options.revision } : {}),
@@ -157,15 +190,6 @@ export async function syncObjects(
     result.error = message(e);
     return result;
   };
-
-  // Plan: nothing is written until this succeeds.
-  let plan: Plan;
-  let inventory: Inventory;
-  try {
-    ({ plan, inventory } = await planApplication(client, desired, store, options));
-  } catch (e) {
-    return fail(SyncPhase.Plan, e);
-  }
   onEvent({ type: 'planned', plan });
   result.changed = plan.changed;
   const planned = plan.stages.flatMap((s) => s.objects);

@@ -95,6 +95,8 @@ export interface PlanOptions {
   ignoreDifferences: IgnoreRule[];
   fieldManager: string;
   deployment?: Deployment;
+  /** Labels added to every applied object beside the tracking label (the controller names the Application's namespace). */
+  labels?: Record<string, string>;
   /** Whether a kind exists and is namespaced, from discovery; undefined when the API server does not serve it. */
   scopeOf: (apiVersion: string, kind: string) => KindScope | undefined;
 }
@@ -146,13 +148,13 @@ function refOfObject(obj: KubeObject): ObjectRef {
   return ref;
 }
 
-function withTracking(obj: KubeObject, application: string): KubeObject {
+function withTracking(obj: KubeObject, application: string, labels: Record<string, string> = {}): KubeObject {
   const ref = refOfObject(obj);
   return {
     ...obj,
     metadata: {
       ...obj.metadata,
-      labels: { ...obj.metadata.labels, [TRACKING_LABEL]: application },
+      labels: { ...obj.metadata.labels, ...labels, [TRACKING_LABEL]: application },
       annotations: {
         ...obj.metadata.annotations,
         [TRACKING_ANNOTATION]: `${application}:${groupOf(ref.apiVersion)}/${ref.kind}:${ref.namespace ?? ''}/${ref.name}`,
@@ -227,7 +229,7 @@ export function planSync(
         hooks[phase].push({
           phase,
           ref,
-          object: withTracking(obj, options.application),
+          object: withTracking(obj, options.application, options.labels),
           deletePolicies: role.deletePolicies,
           wave: role.wave,
           ...(file ? { source: file } : {}),
@@ -255,10 +257,13 @@ export function planSync(
     seen.add(key);
     const current = live.get(key);
     const pointers = matchingPointers(obj, options.ignoreDifferences);
-    const digest = desiredDigest(withTracking(removePointers(obj, pointers), options.application));
+    const digest = desiredDigest(
+      withTracking(removePointers(obj, pointers), options.application, options.labels),
+    );
     const intended = withTracking(
       current ? keepLiveValues(obj, current, pointers) : obj,
       options.application,
+      options.labels,
     );
     const entry = previous.get(key);
     const planned = decide(key, ref, intended, digest, current, entry, pointers, options);

@@ -140,6 +140,16 @@ export class GitMirrors {
   }
 
   /** Where the mirror of a repository lives (whether or not it exists yet). */
+  /**
+   * The tree of a commit this cache already holds, without contacting any remote: what an
+   * Application reads after its GitRepository fetched. Undefined when it is not there (yet).
+   */
+  async localTree(commit: string): Promise<string | undefined> {
+    if (!/^[0-9a-f]{40}$/.test(commit)) return undefined;
+    const dir = join(this.#dir('trees'), commit);
+    return (await isDirectory(dir)) ? dir : undefined;
+  }
+
   mirrorPath(url: string): string {
     return join(this.#cacheDir, 'mirrors', `${mirrorName(this.#parseUrl(url).key)}.git`);
   }
