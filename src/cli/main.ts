@@ -4,12 +4,13 @@ import { VERSION } from '../version.ts';
 import { helpText, type Command } from './command.ts';
 import { apply } from './commands/apply.ts';
 import { diff } from './commands/diff.ts';
+import { install } from './commands/install.ts';
 import { render } from './commands/render.ts';
 import { status } from './commands/status.ts';
 import { version } from './commands/version.ts';
 import { ExitCode, UsageError, processIO, writeLine, type CliIO } from './io.ts';
 
-export const COMMANDS: readonly Command[] = [render, diff, apply, status, version];
+export const COMMANDS: readonly Command[] = [render, diff, apply, status, install, version];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
