@@ -1,8 +1,9 @@
 // The cluster a command talks to: --kubeconfig, $KUBECONFIG or ~/.kube/config, and --context.
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KubeClient } from '../cluster/client.ts';
-import { loadKubeconfig } from '../cluster/kubeconfig.ts';
+import { inClusterConnection, loadKubeconfig } from '../cluster/kubeconfig.ts';
 import type { OptionSpec } from './command.ts';
 import type { CliIO } from './io.ts';
 
@@ -19,11 +20,11 @@ export interface KubeTarget {
 }
 
 export async function connect(values: Record<string, unknown>, io: CliIO): Promise<KubeTarget> {
-  const file =
-    (values.kubeconfig as string | undefined) ??
-    io.env.KUBECONFIG?.split(':').find(Boolean) ??
-    join(homedir(), '.kube', 'config');
-  const loaded = await loadKubeconfig(file, values.context as string | undefined);
+  const explicit = (values.kubeconfig as string | undefined) ?? io.env.KUBECONFIG?.split(':').find(Boolean);
+  const file = explicit ?? join(homedir(), '.kube', 'config');
+  // In a pod without a kubeconfig, use the pod's ServiceAccount.
+  const inCluster = !explicit && !existsSync(file) ? await inClusterConnection(io.env) : undefined;
+  const loaded = inCluster ?? (await loadKubeconfig(file, values.context as string | undefined));
   return {
     client: new KubeClient(loaded.connection),
     namespace: (values.namespace as string | undefined) ?? loaded.namespace ?? 'default',

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { VERSION } from '../version.ts';
 import { helpText, type Command } from './command.ts';
 import { apply } from './commands/apply.ts';
+import { controller } from './commands/controller.ts';
 import { diff } from './commands/diff.ts';
 import { install } from './commands/install.ts';
 import { render } from './commands/render.ts';
@@ -10,7 +11,7 @@ import { status } from './commands/status.ts';
 import { version } from './commands/version.ts';
 import { ExitCode, UsageError, processIO, writeLine, type CliIO } from './io.ts';
 
-export const COMMANDS: readonly Command[] = [render, diff, apply, status, install, version];
+export const COMMANDS: readonly Command[] = [render, diff, apply, status, controller, install, version];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { ClusterConnection } from './kubeconfig.ts';
@@ -224,6 +225,20 @@ export class KubeClient {
     });
   }
 
+  #tokenCache: { value: string; readAt: number } | undefined;
+
+  #token(): string | undefined {
+    if (this.connection.token) return this.connection.token;
+    if (!this.connection.tokenFile) return undefined;
+    if (!this.#tokenCache || Date.now() - this.#tokenCache.readAt > 60_000) {
+      this.#tokenCache = {
+        value: readFileSync(this.connection.tokenFile, 'utf8').trim(),
+        readAt: Date.now(),
+      };
+    }
+    return this.#tokenCache.value;
+  }
+
   #send(
     method: string,
     path: string,
@@ -248,7 +263,8 @@ export class KubeClient {
       headers['Content-Type'] = options.contentType ?? 'application/json';
       headers['Content-Length'] = String(Buffer.byteLength(payload));
     }
-    if (this.connection.token) headers.Authorization = `Bearer ${this.connection.token}`;
+    const token = this.#token();
+    if (token) headers.Authorization = `Bearer ${token}`;
     this.#requests++;
     this.#byMethod.set(method, (this.#byMethod.get(method) ?? 0) + 1);
     return new Promise((resolve, reject) => {

@@ -10,6 +10,8 @@ export interface ClusterConnection {
   clientCertificate?: string;
   clientKey?: string;
   token?: string;
+  /** A token file read again every minute (projected ServiceAccount tokens rotate). */
+  tokenFile?: string;
   insecureSkipTlsVerify?: boolean;
   /** Where the connection came from, for error messages. */
   origin: string;
@@ -108,4 +110,23 @@ async function pem(
   } catch (cause) {
     throw new KubeconfigError(`${path}: ${key} ${file} cannot be read`, { cause });
   }
+}
+
+const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/** The connection of a process running in a pod: its ServiceAccount token and the cluster CA. */
+export async function inClusterConnection(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<LoadedKubeconfig | undefined> {
+  const host = env.KUBERNETES_SERVICE_HOST;
+  const port = env.KUBERNETES_SERVICE_PORT;
+  if (!host || !port) return undefined;
+  const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const ca = await readFile(`${SERVICE_ACCOUNT}/ca.crt`, 'utf8');
+  const namespace = (await readFile(`${SERVICE_ACCOUNT}/namespace`, 'utf8').catch(() => 'default')).trim();
+  return {
+    connection: { server, ca, tokenFile: `${SERVICE_ACCOUNT}/token`, origin: 'in-cluster ServiceAccount' },
+    context: 'in-cluster',
+    namespace,
+  };
 }

@@ -193,6 +193,16 @@ export class ApplicationReconciler {
     }
 
     const planned = plan.stages.flatMap((s) => s.objects);
+    // An object still being deleted cannot be applied again until it is gone: wait for it.
+    const terminating = planned.find((p) => this.#deps.live.get(p.key)?.metadata.deletionTimestamp);
+    if (terminating) {
+      settle(
+        'reconciling',
+        Reason.Progressing,
+        `waiting for ${describeRef(terminating.ref)} to finish deleting`,
+      );
+      return { status, requeueAfterMs: 2000 };
+    }
     const entries = new Map(inventory.entries.map((e) => [e.key, e]));
     const pending = planned.filter((p) => p.action !== Action.Unchanged);
     const drift = pending.filter((p) => isDrift(p, entries));
@@ -243,12 +253,7 @@ export class ApplicationReconciler {
             `pruned ${pruned.join(', ')}`.slice(0, 1000),
           );
       } else {
-        this.#deps.events.record(
-          app,
-          'Warning',
-          EventReason.SyncFailed,
-          result.error ?? 'sync failed',
-        );
+        this.#deps.events.record(app, 'Warning', EventReason.SyncFailed, result.error ?? 'sync failed');
       }
     } else if (drift.length > 0 && status.sync?.status !== 'OutOfSync') {
       this.#deps.events.record(

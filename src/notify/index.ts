@@ -1,2 +1,2 @@
 // notify: outbound notifications (providers, alerts) and inbound webhooks (receivers).
-export {};
+export * from './receivers.ts';

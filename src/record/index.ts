@@ -1,2 +1,3 @@
 // record: deployment history, DORA metrics and Prometheus metrics.
-export {};
+export * from './metrics.ts';
+export * from './controller-metrics.ts';

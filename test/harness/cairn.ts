@@ -1,0 +1,115 @@
+// Helpers for tests of Cairn's own processes: install the CRDs, run `cairn controller`.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { customResourceDefinitions } from '../../src/api/crds.ts';
+import type { KubeClient } from '../../src/cluster/client.ts';
+import type { KubeObject } from '../../src/cluster/objects.ts';
+import { waitForObject } from './index.ts';
+import { freePort } from './processes.ts';
+import { REPO_ROOT } from './tools.ts';
+
+let installed: Promise<void> | undefined;
+
+/** Applies Cairn's CRDs (idempotent) and waits until they are served. */
+export function installCrds(client: KubeClient): Promise<void> {
+  installed ??= (async () => {
+    for (const crd of customResourceDefinitions()) {
+      await client.apply(crd, { fieldManager: 'cairn-install' });
+      await waitForObject<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+        client,
+        { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: crd.metadata.name! },
+        'to be established',
+        (c) => !!c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True'),
+      );
+    }
+    client.discovery.invalidate();
+  })();
+  return installed;
+}
+
+export interface RunningController {
+  process: ChildProcess;
+  port: number;
+  /** Parsed JSON log lines so far. */
+  logs: Record<string, unknown>[];
+  url(path: string): string;
+  /** SIGTERM, then waits for the exit. */
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+/** Starts `cairn controller` for one namespace as its own process; stopped when the test ends. */
+export async function startController(
+  t: TestContext,
+  kubeconfig: string,
+  namespace: string,
+  extraArgs: string[] = [],
+): Promise<RunningController> {
+  const port = await freePort();
+  const cache = await mkdtemp(join(tmpdir(), 'cairn-controller-cache-'));
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'bin', 'cairn.js'),
+      'controller',
+      '--watch-namespace',
+      namespace,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--cache-dir',
+      cache,
+      '--allow-http-git',
+      '--leader-election-namespace',
+      namespace,
+      ...extraArgs,
+    ],
+    { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const logs: Record<string, unknown>[] = [];
+  let buffer = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    buffer += chunk;
+    let nl;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ level: 'raw', msg: line });
+      }
+    }
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const running: RunningController = {
+    process: child,
+    port,
+    logs,
+    url: (path) => `http://127.0.0.1:${port}${path}`,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+  t.after(async () => {
+    await running.kill();
+    // Keep the controller's log where a failing run can be read afterwards.
+    if (process.env.CAIRN_TEST_LOG_DIR) {
+      const { writeFile: write } = await import('node:fs/promises');
+      await write(
+        join(process.env.CAIRN_TEST_LOG_DIR, `controller-${namespace}-${child.pid}.log`),
+        logs.map((l) => JSON.stringify(l)).join('\n'),
+      );
+    }
+    await rm(cache, { recursive: true, force: true });
+  });
+  return running;
+}
