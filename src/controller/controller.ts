@@ -150,25 +150,36 @@ export class Controller {
     try {
       if (this.#options.leaderElection) {
         const le = this.#options.leaderElection;
-        const elector = new LeaderElector(this.#client, {
-          ...defaultLeaderElectionOptions(),
-          namespace: le.namespace,
-          name: le.name,
-          identity: le.identity,
-          ...(le.leaseDurationMs ? { leaseDurationMs: le.leaseDurationMs } : {}),
-          ...(le.renewDeadlineMs ? { renewDeadlineMs: le.renewDeadlineMs } : {}),
-          ...(le.retryPeriodMs ? { retryPeriodMs: le.retryPeriodMs } : {}),
-          logger: this.#log,
-          onStartedLeading: lead,
-          onStoppedLeading: () => this.#log.info('stopped leading', { identity: le.identity }),
-          onNewLeader: (identity) => this.#log.info('leader', { identity }),
-        });
-        const running = elector.run();
-        await new Promise<void>((resolve) =>
-          signal.addEventListener('abort', () => resolve(), { once: true }),
+        const stopped = new Promise<'stopped'>((resolve) =>
+          signal.addEventListener('abort', () => resolve('stopped'), { once: true }),
         );
-        await elector.release();
-        await running;
+        // Campaign until told to stop. Losing the Lease (an API server outage longer than the
+        // renew deadline, say) stops reconciling, keeps the watch caches, and campaigns again.
+        while (!signal.aborted) {
+          const elector = new LeaderElector(this.#client, {
+            ...defaultLeaderElectionOptions(),
+            namespace: le.namespace,
+            name: le.name,
+            identity: le.identity,
+            ...(le.leaseDurationMs ? { leaseDurationMs: le.leaseDurationMs } : {}),
+            ...(le.renewDeadlineMs ? { renewDeadlineMs: le.renewDeadlineMs } : {}),
+            ...(le.retryPeriodMs ? { retryPeriodMs: le.retryPeriodMs } : {}),
+            logger: this.#log,
+            onStartedLeading: lead,
+            onStoppedLeading: () => this.#log.info('stopped leading', { identity: le.identity }),
+            onNewLeader: (identity) => this.#log.info('leader', { identity }),
+          });
+          const running = elector.run();
+          const outcome = await Promise.race([running.then(() => 'lost' as const), stopped]);
+          if (outcome === 'stopped') {
+            await elector.release();
+            await running;
+          } else {
+            this.#log.warn('lost the leader Lease; campaigning again', {
+              lease: `${le.namespace}/${le.name}`,
+            });
+          }
+        }
       } else {
         const inner = new AbortController();
         signal.addEventListener('abort', () => inner.abort(), { once: true });
@@ -211,9 +222,11 @@ export class Controller {
     const repos = this.#informer<GitRepository>('GitRepository');
     const apps = this.#informer<Application>('Application');
     const receivers = this.#informer<Receiver>('Receiver');
-    repos.onEvent((e) => this.#onGitRepository(e));
-    apps.onEvent((e) => this.#onApplication(e));
-    receivers.onEvent((e) => e.type !== 'DELETED' && queue.add(keyOf('Receiver', e.object)));
+    const unsubscribe = [
+      repos.onEvent((e) => this.#onGitRepository(e)),
+      apps.onEvent((e) => this.#onApplication(e)),
+      receivers.onEvent((e) => e.type !== 'DELETED' && queue.add(keyOf('Receiver', e.object))),
+    ];
     await Promise.all([repos.start(), apps.start()]);
     for (const r of repos.list()) queue.add(keyOf('GitRepository', r));
     for (const a of apps.list()) queue.add(keyOf('Application', a));
@@ -226,6 +239,9 @@ export class Controller {
     this.#log.info('shutting down the work queue');
     await queue.shutdown({ timeoutMs: 30_000 });
     await worker.catch(() => {});
+    for (const off of unsubscribe) off();
+    this.#queue = undefined;
+    this.#synced = false;
     this.#leading = false;
   }
 

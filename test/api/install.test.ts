@@ -36,3 +36,33 @@ test('the controller is confined: its own ClusterRole names only Cairn kinds, se
     );
   assert.deepEqual(rules.find((r) => r.resources.includes('secrets'))!.verbs, ['get']);
 });
+
+test('cairn install --dry-run sends every manifest to the API server and changes nothing', async (t) => {
+  const { kubeconfig, client } = await withCluster();
+  const ns = await newNamespace(t, 'install-cli');
+  const { run } = await import('../harness/processes.ts');
+  const out = await run(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'bin', 'cairn.js'),
+      'install',
+      '--dry-run',
+      '--namespace',
+      ns,
+      '--image',
+      'registry.example.com/cairn:test',
+    ],
+    { env: { KUBECONFIG: kubeconfig } },
+  );
+  assert.match(out, new RegExp(`Deployment/${ns}/cairn-controller accepted \\(dry run\\)`));
+  assert.match(out, /CustomResourceDefinition\/applications\.cairn\.dev accepted \(dry run\)/);
+  assert.equal(
+    await client.getOptional({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: ns,
+      name: 'cairn-controller',
+    }),
+    undefined,
+  );
+});

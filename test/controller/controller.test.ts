@@ -212,6 +212,14 @@ test('a push is applied after the Receiver webhook fires (interval one hour)', a
     (a) => a.status?.sync?.revision === commit && synced(a),
   );
   assert.equal(app.status?.history?.at(-1)?.revision, commit);
+  const metrics = await (await fetch(controller.url('/metrics'))).text();
+  assert.match(metrics, /^cairn_application_info\{[^}]*name="web"[^}]*sync_status="Synced"[^}]*\} 1$/m);
+  assert.match(
+    metrics,
+    /^cairn_reconcile_duration_seconds_count\{kind="Application",result="success"\} [1-9]/m,
+  );
+  assert.match(metrics, /^cairn_syncs_total\{result="succeeded"\} [2-9]/m);
+  assert.match(metrics, /^cairn_git_fetch_duration_seconds_count\{result="success"\} [1-9]/m);
 });
 
 test('without a webhook, a push is applied at the next interval', async (t) => {
