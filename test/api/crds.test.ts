@@ -1,28 +1,15 @@
 // The generated CRDs against the real API server: structural, defaulted, validated, printable.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { API_VERSION, customResourceDefinitions } from '../../src/api/index.ts';
+import { API_VERSION } from '../../src/api/index.ts';
 import { isInvalid } from '../../src/cluster/client.ts';
 import type { KubeObject } from '../../src/cluster/objects.ts';
-import { newNamespace, waitForObject, withCluster } from '../harness/index.ts';
+import { newNamespace, withCluster } from '../harness/index.ts';
 import { run } from '../harness/processes.ts';
-
-async function installCrds(): Promise<void> {
-  const { client } = await withCluster();
-  for (const crd of customResourceDefinitions()) {
-    await client.apply(crd, { fieldManager: 'cairn-install' });
-    await waitForObject<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
-      client,
-      { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: crd.metadata.name! },
-      'to be established',
-      (c) => !!c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True'),
-    );
-  }
-  client.discovery.invalidate();
-}
+import { installCrds } from '../harness/cairn.ts';
 
 test('the CRDs install, and the API server fills the defaults the schemas declare', async (t) => {
-  await installCrds();
+  await installCrds((await withCluster()).client);
   const { client } = await withCluster();
   const ns = await newNamespace(t, 'crd');
   const repo = await client.create<KubeObject & { spec: { interval: string } }>({
@@ -43,7 +30,7 @@ test('the CRDs install, and the API server fills the defaults the schemas declar
 });
 
 test('invalid objects are refused by the API server with the field named', async (t) => {
-  await installCrds();
+  await installCrds((await withCluster()).client);
   const { client } = await withCluster();
   const ns = await newNamespace(t, 'crd');
   const refused = async (obj: KubeObject, pattern: RegExp) => {
@@ -87,7 +74,7 @@ test('invalid objects are refused by the API server with the field named', async
 });
 
 test('kubectl get applications shows the printer columns', async (t) => {
-  await installCrds();
+  await installCrds((await withCluster()).client);
   const { client, kubeconfig } = await withCluster();
   const ns = await newNamespace(t, 'crd');
   await client.create({

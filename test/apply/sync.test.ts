@@ -13,7 +13,7 @@ import {
 } from '../../src/apply/index.ts';
 import type { KubeObject } from '../../src/cluster/objects.ts';
 import { healthOf } from '../../src/health/index.ts';
-import { newNamespace, waitForObject, withCluster } from '../harness/index.ts';
+import { newNamespace, waitForObject, withCluster, scaleDeployment } from '../harness/index.ts';
 import { recordEvents } from '../harness/watch.ts';
 
 const desired = (objects: KubeObject[]) =>
@@ -142,15 +142,7 @@ test('drift: after kubectl-style scaling the next sync restores exactly the repl
   const store = new MemoryInventoryStore();
   const objects = desired([deployment('web', { replicas: 2 })]);
   assert.ok((await syncObjects(client, objects, store, opts(ns))).ok);
-  const path = await client.pathFor(
-    { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' },
-    'scale',
-  );
-  await client.request('PATCH', path, {
-    body: { spec: { replicas: 5 } },
-    contentType: 'application/merge-patch+json',
-    query: { fieldManager: 'kubectl-scale' },
-  });
+  await scaleDeployment(client, ns, 'web', 5);
   const again = await syncObjects(
     client,
     objects,

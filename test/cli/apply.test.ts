@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { KubeObject } from '../../src/cluster/objects.ts';
-import { git, gitRepoFrom, newNamespace, withCluster } from '../harness/index.ts';
+import { git, gitRepoFrom, newNamespace, withCluster, scaleDeployment } from '../harness/index.ts';
 import { REPO_ROOT } from '../harness/tools.ts';
 
 const WEB = join(REPO_ROOT, 'test', 'fixtures', 'apps', 'web');
@@ -54,15 +54,7 @@ test('after kubectl scale, cairn diff shows exactly spec.replicas and exits 1; c
   assert.equal(clean.code, 0, clean.stderr);
   assert.equal(clean.stdout, '');
 
-  const scale = await client.pathFor(
-    { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' },
-    'scale',
-  );
-  await client.request('PATCH', scale, {
-    body: { spec: { replicas: 7 } },
-    contentType: 'application/merge-patch+json',
-    query: { fieldManager: 'kubectl' },
-  });
+  await scaleDeployment(client, ns, 'web', 7);
 
   const drifted = await cairn(['diff', WEB, '-n', ns, '--app', 'web', '--exit-code'], kubeconfig);
   assert.equal(drifted.code, 1, drifted.stderr);

@@ -9,7 +9,14 @@ import { API_VERSION, type Application } from '../../src/api/types.ts';
 import type { KubeObject } from '../../src/cluster/objects.ts';
 import { startController } from '../harness/cairn.ts';
 import { customResourceDefinitions } from '../../src/api/crds.ts';
-import { git, gitRepoFrom, privateCluster, waitForObject, waitUntil } from '../harness/index.ts';
+import {
+  git,
+  gitRepoFrom,
+  privateCluster,
+  waitForObject,
+  waitUntil,
+  scaleDeployment,
+} from '../harness/index.ts';
 import { REPO_ROOT } from '../harness/tools.ts';
 
 type Deployment = KubeObject & { spec: { replicas: number } };
@@ -84,15 +91,7 @@ test('the controller rides out a 10 s API server outage in the middle of a recon
   assert.equal(web.spec.replicas, 3);
   assert.equal(controller.process.exitCode, null, 'the same controller process is still running');
   // Watches resumed: a change made now is seen and reverted without any interval.
-  const scale = await client.pathFor(
-    { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' },
-    'scale',
-  );
-  await client.request('PATCH', scale, {
-    body: { spec: { replicas: 9 } },
-    contentType: 'application/merge-patch+json',
-    query: { fieldManager: 'kubectl-scale' },
-  });
+  await scaleDeployment(client, ns, 'web', 9);
   await waitForObject<Deployment>(
     client,
     { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' },

@@ -9,7 +9,7 @@ import { test, type TestContext } from 'node:test';
 import { API_VERSION, type Application } from '../../src/api/types.ts';
 import type { KubeClient } from '../../src/cluster/client.ts';
 import type { KubeObject } from '../../src/cluster/objects.ts';
-import { installCrds, startController, type RunningController } from '../harness/cairn.ts';
+import { installCrds, startController, type RunningController, releaseFinalizers } from '../harness/cairn.ts';
 import {
   git,
   gitRepoFrom,
@@ -18,6 +18,7 @@ import {
   waitUntil,
   withCluster,
   type TestRepo,
+  scaleDeployment,
 } from '../harness/index.ts';
 import { run } from '../harness/processes.ts';
 import { REPO_ROOT } from '../harness/tools.ts';
@@ -72,27 +73,6 @@ async function setup(
   });
   const controller = await startController(t, kubeconfig, ns, app.controllerArgs ?? []);
   return { client, kubeconfig, ns, repo, controller };
-}
-
-/** Lets a namespace whose controller has stopped be deleted. */
-async function releaseFinalizers(client: KubeClient, ns: string): Promise<void> {
-  const apps = await client
-    .list('cairn.dev/v1alpha1', 'Application', { namespace: ns })
-    .catch(() => ({ items: [] }));
-  for (const a of apps.items) {
-    const path = await client.pathFor({
-      apiVersion: API_VERSION,
-      kind: 'Application',
-      namespace: ns,
-      name: a.metadata.name!,
-    });
-    await client
-      .request('PATCH', path, {
-        body: { metadata: { finalizers: null } },
-        contentType: 'application/merge-patch+json',
-      })
-      .catch(() => {});
-  }
 }
 
 function appRef(ns: string, name = 'web') {
@@ -239,15 +219,7 @@ test('without a webhook, a push is applied at the next interval', async (t) => {
 test('selfHeal reverts a kubectl scale; the revert is a self-heal in the history', async (t) => {
   const { client, ns } = await setup(t, { selfHeal: true });
   await waitForApp(client, ns, 'to be synced', synced);
-  const scale = await client.pathFor(
-    { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' },
-    'scale',
-  );
-  await client.request('PATCH', scale, {
-    body: { spec: { replicas: 6 } },
-    contentType: 'application/merge-patch+json',
-    query: { fieldManager: 'kubectl-scale' },
-  });
+  await scaleDeployment(client, ns, 'web', 6);
   await waitForObject<Deployment>(
     client,
     { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' },
@@ -267,15 +239,7 @@ test('selfHeal reverts a kubectl scale; the revert is a self-heal in the history
 test('without selfHeal, a kubectl scale turns the Application OutOfSync with an Event', async (t) => {
   const { client, ns } = await setup(t, { selfHeal: false });
   await waitForApp(client, ns, 'to be synced', synced);
-  const scale = await client.pathFor(
-    { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' },
-    'scale',
-  );
-  await client.request('PATCH', scale, {
-    body: { spec: { replicas: 6 } },
-    contentType: 'application/merge-patch+json',
-    query: { fieldManager: 'kubectl-scale' },
-  });
+  await scaleDeployment(client, ns, 'web', 6);
   const app = await waitForApp(client, ns, 'to be OutOfSync', (a) => a.status?.sync?.status === 'OutOfSync');
   assert.equal(ready(app)?.reason, 'OutOfSync');
   const events = await waitUntil(

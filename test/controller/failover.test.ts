@@ -4,8 +4,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { API_VERSION, type Application } from '../../src/api/types.ts';
 import type { KubeObject } from '../../src/cluster/objects.ts';
-import { installCrds, startController } from '../harness/cairn.ts';
-import { gitRepoFrom, newNamespace, waitForObject, waitUntil, withCluster } from '../harness/index.ts';
+import { installCrds, startController, releaseFinalizers } from '../harness/cairn.ts';
+import {
+  gitRepoFrom,
+  newNamespace,
+  waitForObject,
+  waitUntil,
+  withCluster,
+  scaleDeployment,
+} from '../harness/index.ts';
 import { REPO_ROOT } from '../harness/tools.ts';
 import { join } from 'node:path';
 
@@ -15,20 +22,7 @@ test('one of two controllers leads; after SIGKILL the other takes over and recon
   const { client, kubeconfig } = await withCluster();
   await installCrds(client);
   const ns = await newNamespace(t, 'failover');
-  t.after(async () => {
-    const path = await client.pathFor({
-      apiVersion: API_VERSION,
-      kind: 'Application',
-      namespace: ns,
-      name: 'web',
-    });
-    await client
-      .request('PATCH', path, {
-        body: { metadata: { finalizers: null } },
-        contentType: 'application/merge-patch+json',
-      })
-      .catch(() => {});
-  });
+  t.after(() => releaseFinalizers(client, ns));
   const repo = await gitRepoFrom(join(REPO_ROOT, 'test', 'fixtures', 'apps', 'web'));
   await client.create({
     apiVersion: API_VERSION,
@@ -88,15 +82,7 @@ test('one of two controllers leads; after SIGKILL the other takes over and recon
   assert.equal(after.spec.leaseTransitions, transitions + 1);
 
   // The new leader reconciles: a scale is reverted.
-  const scale = await client.pathFor(
-    { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' },
-    'scale',
-  );
-  await client.request('PATCH', scale, {
-    body: { spec: { replicas: 5 } },
-    contentType: 'application/merge-patch+json',
-    query: { fieldManager: 'kubectl-scale' },
-  });
+  await scaleDeployment(client, ns, 'web', 5);
   await waitForObject<KubeObject & { spec: { replicas: number } }>(
     client,
     { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' },

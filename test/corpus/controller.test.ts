@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { API_VERSION, type Application } from '../../src/api/types.ts';
 import type { KubeObject } from '../../src/cluster/objects.ts';
-import { installCrds, startController } from '../harness/cairn.ts';
+import { installCrds, startController, releaseFinalizers } from '../harness/cairn.ts';
 import { gitRepoFrom, newNamespace, waitForObject, withCluster } from '../harness/index.ts';
 import { run } from '../harness/processes.ts';
 
@@ -17,20 +17,7 @@ test('kustomize-guestbook through a GitRepository and an Application: Ready, Syn
   const { client, kubeconfig } = await withCluster();
   await installCrds(client);
   const ns = await newNamespace(t, 'guestbook');
-  t.after(async () => {
-    const path = await client.pathFor({
-      apiVersion: API_VERSION,
-      kind: 'Application',
-      namespace: ns,
-      name: 'guestbook',
-    });
-    await client
-      .request('PATCH', path, {
-        body: { metadata: { finalizers: null } },
-        contentType: 'application/merge-patch+json',
-      })
-      .catch(() => {});
-  });
+  t.after(() => releaseFinalizers(client, ns));
   const repo = await gitRepoFrom(join(corpus, 'argocd-example-apps'));
   await client.create({
     apiVersion: API_VERSION,

@@ -113,3 +113,24 @@ export async function startController(
   });
   return running;
 }
+
+/** Lets a namespace whose controller has stopped be deleted: drops Cairn's finalizers there. */
+export async function releaseFinalizers(client: KubeClient, namespace: string): Promise<void> {
+  const apps = await client
+    .list('cairn.dev/v1alpha1', 'Application', { namespace })
+    .catch(() => ({ items: [] as KubeObject[] }));
+  for (const a of apps.items) {
+    const path = await client.pathFor({
+      apiVersion: 'cairn.dev/v1alpha1',
+      kind: 'Application',
+      namespace,
+      name: a.metadata.name!,
+    });
+    await client
+      .request('PATCH', path, {
+        body: { metadata: { finalizers: null } },
+        contentType: 'application/merge-patch+json',
+      })
+      .catch(() => {});
+  }
+}

@@ -141,3 +141,18 @@ export async function gitRepoFrom(folder: string, name = uniqueName('repo')): Pr
   const commit = await commitFolder(path, folder);
   return { name, path, httpUrl: http.url(name), commit };
 }
+
+/** What `kubectl scale` does: a patch of the scale subresource by another field manager. */
+export async function scaleDeployment(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  replicas: number,
+): Promise<void> {
+  const path = await client.pathFor({ apiVersion: 'apps/v1', kind: 'Deployment', namespace, name }, 'scale');
+  await client.request('PATCH', path, {
+    body: { spec: { replicas } },
+    contentType: 'application/merge-patch+json',
+    query: { fieldManager: 'kubectl-scale' },
+  });
+}
