@@ -335,15 +335,17 @@ test('a restart with nothing changed writes nothing: resourceVersions stay', asy
 
 test('dependsOn: B is applied only once A is Ready', async (t) => {
   const { client, kubeconfig, ns, repo } = await setup(t, { automated: true });
+  t.after(() => client.delete({ apiVersion: 'v1', kind: 'Namespace', name: `${ns}-after` }).catch(() => {}));
   await client.create({
     apiVersion: API_VERSION,
     kind: 'Application',
     metadata: { name: 'after', namespace: ns },
     spec: {
       source: { repositoryRef: { name: 'late' }, path: '.' },
-      destination: { namespace: ns },
+      // Its own namespace: the same objects in ns belong to the Application "web" of the setup.
+      destination: { namespace: `${ns}-after` },
       interval: '1h',
-      syncPolicy: { automated: {} },
+      syncPolicy: { automated: {}, createNamespace: true },
     },
   });
   await client.create({
