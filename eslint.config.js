@@ -40,7 +40,14 @@ export default tseslint.config(
   },
   {
     // The entry points own the process and may end it.
-    files: ['bin/**', 'test/run.ts', 'test/harness/cluster-cli.ts', 'src/cli/main.ts', 'bench/run.ts', 'scripts/demo.ts'],
+    files: [
+      'bin/**',
+      'test/run.ts',
+      'test/harness/cluster-cli.ts',
+      'src/cli/main.ts',
+      'bench/run.ts',
+      'scripts/demo.ts',
+    ],
     rules: { 'no-restricted-syntax': 'off' },
   },
 );

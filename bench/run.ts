@@ -8,8 +8,9 @@ import { VERSION } from '../src/version.ts';
 import type { Measurement, Scenario } from './harness.ts';
 import { engineScenario } from './engine.ts';
 import { renderScenario } from './render.ts';
+import { scaleScenario } from './scale.ts';
 
-const SCENARIOS: Scenario[] = [renderScenario, engineScenario];
+const SCENARIOS: Scenario[] = [renderScenario, engineScenario, scaleScenario];
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

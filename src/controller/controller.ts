@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { API_VERSION, type Application, type GitRepository, type Receiver } from '../api/types.ts';
 import { isNotFound, type KubeClient } from '../cluster/client.ts';
-import { SharedInformers, type Informer, type InformerEvent } from '../cluster/informer.ts';
+import { SharedInformers, dropLastApplied, type Informer, type InformerEvent } from '../cluster/informer.ts';
 import { describeRef, type KubeObject } from '../cluster/objects.ts';
 import { resolveScopes } from '../apply/live.ts';
 import { canonicalJson } from '../plan/digest.ts';
@@ -79,6 +79,21 @@ export function defaultControllerOptions(logger: Logger): ControllerOptions {
 
 type Key = `${'GitRepository' | 'Application' | 'Receiver'}/${string}/${string}`;
 
+/**
+ * What the watch caches keep of an object: everything but kubectl's last-applied copy and the
+ * managed-fields entries of other managers. Cairn's own entry stays: the "unchanged" decision
+ * reads it (ADR 6). Most of a cached Deployment's bytes are other managers' field sets.
+ */
+export function keepWhatReconcilesNeed(object: KubeObject, fieldManager: string): KubeObject {
+  const trimmed = dropLastApplied(object);
+  const managed = trimmed.metadata.managedFields as { manager?: string }[] | undefined;
+  if (!managed) return trimmed;
+  const own = managed.filter((m) => m.manager === fieldManager || m.manager === STATUS_MANAGER);
+  return own.length === managed.length
+    ? trimmed
+    : { ...trimmed, metadata: { ...trimmed.metadata, managedFields: own } };
+}
+
 function keyOf(
   kind: 'GitRepository' | 'Application' | 'Receiver',
   obj: { metadata: { namespace?: string; name?: string } },
@@ -103,7 +118,7 @@ export class Controller {
   #reconciler: ApplicationReconciler | undefined;
   #listener: Listener | undefined;
   #synced = false;
-  #leading = false;
+  #leader: string | undefined;
   readonly #scopes = new Map<string, KindScope | undefined>();
   readonly #managed = new Map<string, Informer>();
   readonly #written = new Map<string, KubeObject>();
@@ -112,7 +127,10 @@ export class Controller {
     this.#client = client;
     this.#options = options;
     this.#log = options.logger;
-    this.#informers = new SharedInformers(client, { logger: this.#log });
+    this.#informers = new SharedInformers(client, {
+      logger: this.#log,
+      transform: (o) => keepWhatReconcilesNeed(o, options.fieldManager),
+    });
     this.#mirrors = new GitMirrors({
       ...defaultMirrorOptions(),
       ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
@@ -136,7 +154,10 @@ export class Controller {
         {
           logger: this.#log,
           metrics: this.metrics,
-          ready: () => this.#synced || !this.#leading,
+          // Ready once the caches are synced as leader, or as a standby that sees another leader.
+          ready: () =>
+            this.#synced ||
+            (this.#leader !== undefined && this.#leader !== this.#options.leaderElection?.identity),
           receivers: { find: (token) => this.#findReceiver(receivers, token) },
         },
         { port: this.#options.listen.port, host: this.#options.listen.host },
@@ -167,7 +188,10 @@ export class Controller {
             logger: this.#log,
             onStartedLeading: lead,
             onStoppedLeading: () => this.#log.info('stopped leading', { identity: le.identity }),
-            onNewLeader: (identity) => this.#log.info('leader', { identity }),
+            onNewLeader: (identity) => {
+              this.#leader = identity;
+              this.#log.info('leader', { identity });
+            },
           });
           const running = elector.run();
           const outcome = await Promise.race([running.then(() => 'lost' as const), stopped]);
@@ -194,7 +218,6 @@ export class Controller {
   }
 
   async #reconcileWhileLeading(signal: AbortSignal): Promise<void> {
-    this.#leading = true;
     this.#log.info('started leading');
     const queue = new WorkQueue<Key>({
       ...defaultWorkQueueOptions<Key>(),
@@ -242,7 +265,6 @@ export class Controller {
     for (const off of unsubscribe) off();
     this.#queue = undefined;
     this.#synced = false;
-    this.#leading = false;
   }
 
   // Events -----------------------------------------------------------------------------------

@@ -1,0 +1,432 @@
+// Cairn at scale on a private control plane: Applications of 20 objects, each in its own
+// namespace, all served from one Git repository (a folder per Application).
+//   S1 initial sync until every Application is Synced and Healthy (100, 300, 1,000; --quick: 100)
+//   S2 idle: controller CPU, RSS and API requests with nothing changing (10 min; --quick: 2)
+//   S4 drift: an external scale until its revert (100 samples; --quick: 20)
+//   S5 push to applied through the webhook (50 samples; --quick: 10)
+//   S7 restart: time until ready again, and writes made
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { customResourceDefinitions } from '../src/api/crds.ts';
+import { API_VERSION, type Application } from '../src/api/types.ts';
+import type { KubeClient } from '../src/cluster/client.ts';
+import type { KubeObject } from '../src/cluster/objects.ts';
+import { ControlPlane } from '../test/harness/controlplane.ts';
+import { GitHttpServer, createBareRepo, git, initAndCommit } from '../test/harness/git-server.ts';
+import { freePort, waitUntil } from '../test/harness/processes.ts';
+import { REPO_ROOT } from '../test/harness/tools.ts';
+import type { Measurement, Scenario } from './harness.ts';
+import { OBJECTS_PER_APP, appObjects } from './workload.ts';
+
+const CONCURRENCY = 8;
+
+function appName(i: number): string {
+  return `app-${String(i).padStart(4, '0')}`;
+}
+
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+/** CPU seconds and RSS of a process, from /proc. */
+function processUsage(pid: number): { cpuSeconds: number; rssMiB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const rssPages = Number(fields[21]);
+  return { cpuSeconds: ticks / 100, rssMiB: (rssPages * 4096) / 2 ** 20 };
+}
+
+interface AuditCount {
+  writes: number;
+  leaseAndEventWrites: number;
+  requests: number;
+}
+
+/** Requests made by Cairn (user agent `cairn`) recorded in the audit log after `fromLine`. */
+async function auditSince(file: string, fromLine: number): Promise<{ count: AuditCount; lines: number }> {
+  const lines = (await readFile(file, 'utf8')).split('\n').filter(Boolean);
+  const count: AuditCount = { writes: 0, leaseAndEventWrites: 0, requests: 0 };
+  for (const l of lines.slice(fromLine)) {
+    const e = JSON.parse(l) as { verb: string; userAgent?: string; objectRef?: { resource?: string } };
+    if (e.userAgent !== 'cairn') continue;
+    count.requests++;
+    if (!['create', 'update', 'patch', 'delete'].includes(e.verb)) continue;
+    if (e.objectRef?.resource === 'leases' || e.objectRef?.resource === 'events') count.leaseAndEventWrites++;
+    else count.writes++;
+  }
+  return { count, lines: lines.length };
+}
+
+async function auditLines(file: string): Promise<number> {
+  return (await readFile(file, 'utf8')).split('\n').filter(Boolean).length;
+}
+
+interface Fleet {
+  plane: ControlPlane;
+  client: KubeClient;
+  git: GitHttpServer;
+  work: string;
+  controller?: ChildProcess;
+  port: number;
+  cache: string;
+}
+
+function startController(fleet: Fleet): ChildProcess {
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'bin', 'cairn.js'),
+      'controller',
+      '--listen',
+      `127.0.0.1:${fleet.port}`,
+      '--leader-election-namespace',
+      'cairn-system',
+      '--cache-dir',
+      fleet.cache,
+      '--allow-http-git',
+      '--concurrency',
+      String(CONCURRENCY),
+      '--log-level',
+      'warn',
+    ],
+    {
+      env: {
+        ...process.env,
+        KUBECONFIG: fleet.plane.kubeconfig,
+        PATH: `${fleet.plane.binPath}:${process.env.PATH}`,
+      },
+      stdio: ['ignore', 'ignore', 'ignore'],
+    },
+  );
+  fleet.controller = child;
+  return child;
+}
+
+async function stopController(fleet: Fleet): Promise<void> {
+  const child = fleet.controller;
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function applications(client: KubeClient): Promise<(Application & KubeObject)[]> {
+  return (
+    await client.list<Application & KubeObject>(API_VERSION, 'Application', { namespace: 'cairn-system' })
+  ).items;
+}
+
+async function setUp(count: number, log: (l: string) => void): Promise<Fleet> {
+  const plane = await ControlPlane.up(
+    {
+      name: `bench-scale-${count}`,
+      unlimited: true,
+      nodes: 3,
+      podsPerNode: 1000,
+      controllerManagerQps: 300,
+      schedulerQps: 300,
+    },
+    log,
+  );
+  const client = await plane.client();
+  const work = await mkdtemp(join(tmpdir(), 'cairn-bench-scale-'));
+  const tree = join(work, 'tree');
+  for (let i = 0; i < count; i++) {
+    await mkdir(join(tree, appName(i)), { recursive: true });
+    await writeFile(
+      join(tree, appName(i), 'objects.yaml'),
+      appObjects(appName(i))
+        .map((o) => stringify(o))
+        .join('---\n'),
+    );
+  }
+  await initAndCommit(tree, `${count} applications`);
+  const gitServer = await GitHttpServer.start({ root: join(work, 'git') });
+  const bare = await createBareRepo(gitServer.root, 'fleet');
+  await git(['push', '--quiet', bare, 'HEAD:refs/heads/main'], { cwd: tree });
+  for (const crd of customResourceDefinitions()) await client.apply(crd, { fieldManager: 'cairn-install' });
+  await waitUntil(
+    'the CRDs to be served',
+    async () => {
+      client.discovery.invalidate();
+      await client.resourceFor(API_VERSION, 'Application');
+      return true;
+    },
+    { timeoutMs: 60_000 },
+  );
+  const namespaces = ['cairn-system', ...Array.from({ length: count }, (_, i) => appName(i))];
+  await pool(namespaces, 16, (ns) =>
+    client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }),
+  );
+  await client.apply({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'hook', namespace: 'cairn-system' },
+    stringData: { token: 'bench-hook-token' },
+  });
+  await client.apply({
+    apiVersion: API_VERSION,
+    kind: 'GitRepository',
+    metadata: { name: 'fleet', namespace: 'cairn-system' },
+    spec: { url: gitServer.url('fleet'), interval: '1h' },
+  });
+  await client.apply({
+    apiVersion: API_VERSION,
+    kind: 'Receiver',
+    metadata: { name: 'push', namespace: 'cairn-system' },
+    spec: {
+      type: 'generic-hmac',
+      secretRef: { name: 'hook' },
+      resources: [{ kind: 'GitRepository', name: 'fleet' }],
+    },
+  });
+  await pool(
+    Array.from({ length: count }, (_, i) => i),
+    16,
+    (i) =>
+      client.apply({
+        apiVersion: API_VERSION,
+        kind: 'Application',
+        metadata: { name: appName(i), namespace: 'cairn-system' },
+        spec: {
+          source: { repositoryRef: { name: 'fleet' }, path: appName(i) },
+          destination: { namespace: appName(i) },
+          interval: '1h',
+          syncPolicy: { automated: { prune: true, selfHeal: true } },
+        },
+      }),
+  );
+  return { plane, client, git: gitServer, work, port: await freePort(), cache: join(work, 'cache') };
+}
+
+async function tearDown(fleet: Fleet): Promise<void> {
+  await stopController(fleet);
+  await fleet.git.stop();
+  fleet.client.close();
+  await fleet.plane.down();
+  await rm(fleet.work, { recursive: true, force: true });
+}
+
+async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+const allSynced = (apps: Application[], count: number) =>
+  apps.length === count &&
+  apps.every((a) => a.status?.sync?.status === 'Synced' && a.status?.health?.status === 'Healthy');
+
+export const scaleScenario: Scenario = {
+  name: 'scale',
+  summary: 'S1 initial sync, S2 idle, S4 drift, S5 push to applied, S7 restart; Applications of 20 objects',
+  async run({ quick, log }) {
+    const out: Measurement[] = [];
+    const sizes = quick ? [100] : [100, 300, 1000];
+    for (const count of sizes) {
+      const last = count === sizes.at(-1);
+      const fleet = await setUp(count, log);
+      try {
+        // S1: from the controller's start until every Application is Synced and Healthy.
+        const started = performance.now();
+        const child = startController(fleet);
+        await waitUntil(
+          `${count} Applications to be Synced and Healthy`,
+          async () => allSynced(await applications(fleet.client), count),
+          { timeoutMs: 30 * 60_000, intervalMs: 1000 },
+        );
+        const seconds = (performance.now() - started) / 1000;
+        const usage = processUsage(child.pid!);
+        log(`S1 ${count} applications: ${seconds.toFixed(1)} s`);
+        out.push({
+          scenario: 'scale',
+          name: `S1 initial sync, ${count} apps (${count * OBJECTS_PER_APP} objects)`,
+          value: seconds,
+          unit: 's',
+          note: `${((count * OBJECTS_PER_APP) / seconds).toFixed(0)} objects/s to Synced and Healthy; controller ${usage.cpuSeconds.toFixed(1)} CPU-s, ${usage.rssMiB.toFixed(0)} MiB RSS`,
+        });
+        if (!last) continue;
+
+        // S2: nothing changes.
+        const idleMs = (quick ? 2 : 10) * 60_000;
+        await new Promise((r) => setTimeout(r, 20_000)); // let health settle first
+        const before = processUsage(child.pid!);
+        const auditStart = await auditLines(fleet.plane.auditLog);
+        await new Promise((r) => setTimeout(r, idleMs));
+        const after = processUsage(child.pid!);
+        const idle = await auditSince(fleet.plane.auditLog, auditStart);
+        const minutes = idleMs / 60_000;
+        out.push(
+          {
+            scenario: 'scale',
+            name: `S2 idle CPU, ${count} apps`,
+            value: ((after.cpuSeconds - before.cpuSeconds) / (idleMs / 1000)) * 1000,
+            unit: 'millicores',
+            note: `over ${minutes} min`,
+          },
+          { scenario: 'scale', name: `S2 idle RSS, ${count} apps`, value: after.rssMiB, unit: 'MiB' },
+          {
+            scenario: 'scale',
+            name: `S2 idle API requests, ${count} apps`,
+            value: idle.count.requests / minutes,
+            unit: 'requests/min',
+            note: `writes to managed objects or Cairn's resources: ${idle.count.writes}; Lease and Event writes: ${idle.count.leaseAndEventWrites}`,
+          },
+        );
+        log(
+          `S2 idle: ${(((after.cpuSeconds - before.cpuSeconds) / (idleMs / 1000)) * 1000).toFixed(1)} mCPU, ${after.rssMiB.toFixed(0)} MiB, ${idle.count.writes} writes`,
+        );
+
+        // S4: drift, an external scale until its revert, seen through a watch.
+        const drift: number[] = [];
+        for (let i = 0; i < (quick ? 20 : 100); i++) {
+          const ns = appName(i % count);
+          const path = await fleet.client.pathFor(
+            { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: ns },
+            'scale',
+          );
+          const t0 = performance.now();
+          await fleet.client.request('PATCH', path, {
+            body: { spec: { replicas: 3 } },
+            contentType: 'application/merge-patch+json',
+            query: { fieldManager: 'kubectl-scale' },
+          });
+          await waitUntil(
+            'the revert',
+            async () =>
+              (
+                await fleet.client.get<KubeObject & { spec: { replicas: number } }>({
+                  apiVersion: 'apps/v1',
+                  kind: 'Deployment',
+                  namespace: ns,
+                  name: ns,
+                })
+              ).spec.replicas === 2,
+            { timeoutMs: 60_000, intervalMs: 10 },
+          );
+          drift.push(performance.now() - t0);
+        }
+        out.push(
+          {
+            scenario: 'scale',
+            name: 'S4 drift to revert, p50',
+            value: percentile(drift, 50),
+            unit: 'ms',
+            note: `${drift.length} samples, polled every 10 ms`,
+          },
+          { scenario: 'scale', name: 'S4 drift to revert, p95', value: percentile(drift, 95), unit: 'ms' },
+        );
+
+        // S5: push to applied through the webhook.
+        const receiver = await waitUntil(
+          'the Receiver path',
+          async () =>
+            (
+              await fleet.client.get<KubeObject & { status?: { webhookPath?: string } }>({
+                apiVersion: API_VERSION,
+                kind: 'Receiver',
+                namespace: 'cairn-system',
+                name: 'push',
+              })
+            ).status?.webhookPath,
+          { timeoutMs: 60_000 },
+        );
+        const clone = join(fleet.work, 'clone');
+        await git(['clone', '--quiet', fleet.git.url('fleet'), clone]);
+        const push: number[] = [];
+        for (let i = 0; i < (quick ? 10 : 50); i++) {
+          const app = appName(i % count);
+          const file = join(clone, app, 'objects.yaml');
+          await writeFile(
+            file,
+            (await readFile(file, 'utf8')).replace(/index: "0"|index: 0-\d+/, `index: 0-${i}`),
+          );
+          await git(
+            ['-c', 'user.name=b', '-c', 'user.email=b@cairn.dev', 'commit', '--quiet', '-am', `sample ${i}`],
+            { cwd: clone },
+          );
+          await git(['push', '--quiet', 'origin', 'HEAD:main'], { cwd: clone });
+          const t0 = performance.now();
+          const body = JSON.stringify({ ref: 'refs/heads/main' });
+          const res = await fetch(`http://127.0.0.1:${fleet.port}${receiver}`, {
+            method: 'POST',
+            body,
+            headers: {
+              'x-signature': `sha256=${createHmac('sha256', 'bench-hook-token').update(body).digest('hex')}`,
+            },
+          });
+          if (res.status !== 202) throw new Error(`webhook answered ${res.status}`);
+          await waitUntil(
+            'the pushed value',
+            async () =>
+              (
+                await fleet.client.get<KubeObject & { data?: Record<string, string> }>({
+                  apiVersion: 'v1',
+                  kind: 'ConfigMap',
+                  namespace: app,
+                  name: `${app}-config-0`,
+                })
+              ).data?.index === `0-${i}`,
+            { timeoutMs: 60_000, intervalMs: 10 },
+          );
+          push.push(performance.now() - t0);
+        }
+        out.push(
+          {
+            scenario: 'scale',
+            name: 'S5 push to applied, p50',
+            value: percentile(push, 50),
+            unit: 'ms',
+            note: `${push.length} samples, webhook to the object changed`,
+          },
+          { scenario: 'scale', name: 'S5 push to applied, p95', value: percentile(push, 95), unit: 'ms' },
+        );
+
+        // S7: restart with nothing changed.
+        await new Promise((r) => setTimeout(r, 5000));
+        await stopController(fleet);
+        const restartAudit = await auditLines(fleet.plane.auditLog);
+        const t0 = performance.now();
+        startController(fleet);
+        await waitUntil(
+          'the restarted controller to be ready',
+          async () =>
+            (await fetch(`http://127.0.0.1:${fleet.port}/readyz`).catch(() => undefined))?.status === 200,
+          { timeoutMs: 120_000, intervalMs: 50 },
+        );
+        const ready = performance.now() - t0;
+        await new Promise((r) => setTimeout(r, 30_000)); // let it reconcile everything once
+        const restart = await auditSince(fleet.plane.auditLog, restartAudit);
+        out.push(
+          {
+            scenario: 'scale',
+            name: `S7 restart to ready, ${count} apps`,
+            value: ready / 1000,
+            unit: 's',
+            note: 'process start to /readyz 200 (caches synced)',
+          },
+          {
+            scenario: 'scale',
+            name: 'S7 writes after restart',
+            value: restart.count.writes,
+            unit: 'writes',
+            note: `to managed objects or Cairn's resources in 30 s; Lease and Event writes: ${restart.count.leaseAndEventWrites}`,
+          },
+        );
+      } finally {
+        await tearDown(fleet);
+      }
+    }
+    return out;
+  },
+};
