@@ -5,6 +5,7 @@
 //   S4 drift: an external scale until its revert (100 samples; --quick: 20)
 //   S5 push to applied through the webhook (50 samples; --quick: 10)
 //   S7 restart: time until ready again, and writes made
+// CAIRN_BENCH_SIZES=1000 and CAIRN_BENCH_IDLE_MINUTES=2 choose the sizes and the idle time.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -45,6 +46,8 @@ function processUsage(pid: number): { cpuSeconds: number; rssMiB: number } {
 
 interface AuditCount {
   writes: number;
+  /** Writes by `verb resource`, for the notes. */
+  byKind: Record<string, number>;
   leaseAndEventWrites: number;
   requests: number;
 }
@@ -52,14 +55,18 @@ interface AuditCount {
 /** Requests made by Cairn (user agent `cairn`) recorded in the audit log after `fromLine`. */
 async function auditSince(file: string, fromLine: number): Promise<{ count: AuditCount; lines: number }> {
   const lines = (await readFile(file, 'utf8')).split('\n').filter(Boolean);
-  const count: AuditCount = { writes: 0, leaseAndEventWrites: 0, requests: 0 };
+  const count: AuditCount = { writes: 0, byKind: {}, leaseAndEventWrites: 0, requests: 0 };
   for (const l of lines.slice(fromLine)) {
     const e = JSON.parse(l) as { verb: string; userAgent?: string; objectRef?: { resource?: string } };
     if (e.userAgent !== 'cairn') continue;
     count.requests++;
     if (!['create', 'update', 'patch', 'delete'].includes(e.verb)) continue;
     if (e.objectRef?.resource === 'leases' || e.objectRef?.resource === 'events') count.leaseAndEventWrites++;
-    else count.writes++;
+    else {
+      count.writes++;
+      const kind = `${e.verb} ${e.objectRef?.resource ?? '?'}${(e.objectRef as { subresource?: string } | undefined)?.subresource ? `/${(e.objectRef as { subresource?: string }).subresource}` : ''}`;
+      count.byKind[kind] = (count.byKind[kind] ?? 0) + 1;
+    }
   }
   return { count, lines: lines.length };
 }
@@ -232,7 +239,11 @@ export const scaleScenario: Scenario = {
   summary: 'S1 initial sync, S2 idle, S4 drift, S5 push to applied, S7 restart; Applications of 20 objects',
   async run({ quick, log }) {
     const out: Measurement[] = [];
-    const sizes = quick ? [100] : [100, 300, 1000];
+    const sizes = process.env.CAIRN_BENCH_SIZES
+      ? process.env.CAIRN_BENCH_SIZES.split(',').map(Number)
+      : quick
+        ? [100]
+        : [100, 300, 1000];
     for (const count of sizes) {
       const last = count === sizes.at(-1);
       const fleet = await setUp(count, log);
@@ -258,7 +269,7 @@ export const scaleScenario: Scenario = {
         if (!last) continue;
 
         // S2: nothing changes.
-        const idleMs = (quick ? 2 : 10) * 60_000;
+        const idleMs = Number(process.env.CAIRN_BENCH_IDLE_MINUTES ?? (quick ? 2 : 10)) * 60_000;
         await new Promise((r) => setTimeout(r, 20_000)); // let health settle first
         const before = processUsage(child.pid!);
         const auditStart = await auditLines(fleet.plane.auditLog);
@@ -420,7 +431,7 @@ export const scaleScenario: Scenario = {
             name: 'S7 writes after restart',
             value: restart.count.writes,
             unit: 'writes',
-            note: `to managed objects or Cairn's resources in 30 s; Lease and Event writes: ${restart.count.leaseAndEventWrites}`,
+            note: `to managed objects or Cairn's resources in 30 s ${JSON.stringify(restart.count.byKind)}; Lease and Event writes: ${restart.count.leaseAndEventWrites}`,
           },
         );
       } finally {

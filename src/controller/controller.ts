@@ -351,7 +351,13 @@ export class Controller {
         for (const { apiVersion, kind } of kinds) {
           // One informer per group and kind, whichever version asked first: the cache is keyed the same way.
           const id = `${groupOf(apiVersion)}/${kind}`;
-          if (this.#managed.has(id)) continue;
+          const known = this.#managed.get(id);
+          if (known) {
+            // Another reconcile may have just started it: wait for its first list all the same,
+            // or this one would plan against an empty cache and apply everything again.
+            starting.push(known.start());
+            continue;
+          }
           const informer = this.#informers.informerFor({ apiVersion, kind, labelSelector: selector });
           this.#managed.set(id, informer);
           informer.onEvent((e) => this.#onManagedObject(e));
