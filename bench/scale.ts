@@ -403,7 +403,16 @@ export const scaleScenario: Scenario = {
           { scenario: 'scale', name: 'S5 push to applied, p95', value: percentile(push, 95), unit: 'ms' },
         );
 
-        // S7: restart with nothing changed.
+        // S7: restart with nothing changed, once every Application has caught up with the last push.
+        const head = (await git(['rev-parse', 'HEAD'], { cwd: clone })).trim();
+        await waitUntil(
+          'every Application to be synced at the last push',
+          async () =>
+            (await applications(fleet.client)).every(
+              (a) => a.status?.sync?.revision === head && a.status?.sync?.status === 'Synced',
+            ),
+          { timeoutMs: 10 * 60_000, intervalMs: 1000 },
+        );
         await new Promise((r) => setTimeout(r, 5000));
         await stopController(fleet);
         const restartAudit = await auditLines(fleet.plane.auditLog);

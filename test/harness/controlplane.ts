@@ -84,7 +84,8 @@ export interface ControlPlaneStatus {
   readyNodes: number;
 }
 
-const SERVICE_CIDR = '10.0.0.0/24';
+// Room for tens of thousands of Services (benchmarks create one per Application).
+const SERVICE_CIDR = '10.96.0.0/16';
 const POD_CIDR = '10.244.0.0/16';
 
 export class ControlPlane {

@@ -113,7 +113,7 @@ export async function makePki(dir: string, identities: Identity[]): Promise<void
     'DNS:kubernetes.default.svc',
     'DNS:kubernetes.default.svc.cluster.local',
     'IP:127.0.0.1',
-    'IP:10.0.0.1',
+    'IP:10.96.0.1',
   ];
   await issue(
     dir,
