@@ -13,10 +13,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { customResourceDefinitions } from '../src/api/crds.ts';
 import { API_VERSION, type Application } from '../src/api/types.ts';
 import type { KubeClient } from '../src/cluster/client.ts';
 import type { KubeObject } from '../src/cluster/objects.ts';
+import { installCrds } from '../test/harness/cairn.ts';
 import { ControlPlane } from '../test/harness/controlplane.ts';
 import { GitHttpServer, createBareRepo, git, initAndCommit } from '../test/harness/git-server.ts';
 import { freePort, waitUntil } from '../test/harness/processes.ts';
@@ -158,16 +158,7 @@ async function setUp(count: number, log: (l: string) => void): Promise<Fleet> {
   const gitServer = await GitHttpServer.start({ root: join(work, 'git') });
   const bare = await createBareRepo(gitServer.root, 'fleet');
   await git(['push', '--quiet', bare, 'HEAD:refs/heads/main'], { cwd: tree });
-  for (const crd of customResourceDefinitions()) await client.apply(crd, { fieldManager: 'cairn-install' });
-  await waitUntil(
-    'the CRDs to be served',
-    async () => {
-      client.discovery.invalidate();
-      await client.resourceFor(API_VERSION, 'Application');
-      return true;
-    },
-    { timeoutMs: 60_000 },
-  );
+  await installCrds(client);
   const namespaces = ['cairn-system', ...Array.from({ length: count }, (_, i) => appName(i))];
   await pool(namespaces, 16, (ns) =>
     client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }),

@@ -5,9 +5,9 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { customResourceDefinitions } from '../src/api/crds.ts';
 import { API_VERSION, type Application } from '../src/api/types.ts';
 import type { KubeObject } from '../src/cluster/objects.ts';
+import { installCrds } from '../test/harness/cairn.ts';
 import { ControlPlane } from '../test/harness/controlplane.ts';
 import { GitHttpServer, commitFolder, createBareRepo } from '../test/harness/git-server.ts';
 import { freePort, waitUntil } from '../test/harness/processes.ts';
@@ -43,16 +43,7 @@ const commit = await commitFolder(repoPath, join(REPO_ROOT, 'examples'), 'Cairn 
 say(`  ${git.url('examples')} at ${commit.slice(0, 12)}`);
 
 say("Installing Cairn's CRDs...");
-for (const crd of customResourceDefinitions()) await client.apply(crd, { fieldManager: 'cairn-install' });
-await waitUntil(
-  'the CRDs to be served',
-  async () => {
-    client.discovery.invalidate();
-    await client.resourceFor(API_VERSION, 'Application');
-    return true;
-  },
-  { timeoutMs: 60_000 },
-);
+await installCrds(client);
 await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'cairn-system' } });
 
 const port = await freePort();

@@ -14,7 +14,7 @@ import { parseKey } from '../plan/inventory.ts';
 import { groupOf, objectKey } from '../plan/keys.ts';
 import { TRACKING_LABEL } from '../plan/metadata.ts';
 import type { KindScope } from '../plan/plan.ts';
-import { compareForApply } from '../plan/order.ts';
+import { compareForDelete } from '../plan/plan.ts';
 import { Renderer } from '../render/renderer.ts';
 import { GitMirrors, defaultMirrorOptions } from '../source/mirrors.ts';
 import {
@@ -548,27 +548,7 @@ export class Controller {
         return { apiVersion: e.apiVersion, kind, name, ...(namespace ? { namespace } : {}) };
       });
       // Dependents before what they depend on: the reverse of apply order.
-      refs.sort(
-        (a, b) =>
-          -compareForApply(
-            {
-              obj: {
-                apiVersion: a.apiVersion,
-                kind: a.kind,
-                metadata: { name: a.name, ...(a.namespace ? { namespace: a.namespace } : {}) },
-              },
-              wave: 0,
-            },
-            {
-              obj: {
-                apiVersion: b.apiVersion,
-                kind: b.kind,
-                metadata: { name: b.name, ...(b.namespace ? { namespace: b.namespace } : {}) },
-              },
-              wave: 0,
-            },
-          ),
-      );
+      refs.sort((a, b) => compareForDelete({ ref: a }, { ref: b }));
       for (const ref of refs) {
         try {
           await this.#client.delete(ref, { propagationPolicy: 'Background' });

@@ -3,6 +3,7 @@
 export {
   Action,
   PlanError,
+  compareForDelete,
   planSync,
   type DesiredObject,
   type Deployment,

@@ -307,9 +307,7 @@ export function planSync(
     }
   }
   // Delete in reverse apply order: dependents before what they depend on.
-  prune.sort(
-    (a, b) => -compareForApply({ obj: stub(a.ref), wave: a.wave }, { obj: stub(b.ref), wave: b.wave }),
-  );
+  prune.sort((a, b) => compareForDelete(a, b));
 
   const changed =
     ordinary.some(({ planned }) => planned.action === Action.Create || planned.action === Action.Configure) ||
@@ -333,12 +331,17 @@ function syncRoleOfLive(obj: KubeObject): { noPrune: boolean } {
   }
 }
 
-function stub(ref: ObjectRef): KubeObject {
-  return {
+/** Delete order: the reverse of apply order (dependents before what they depend on). */
+export function compareForDelete(
+  a: { ref: ObjectRef; wave?: number },
+  b: { ref: ObjectRef; wave?: number },
+): number {
+  const stub = (ref: ObjectRef): KubeObject => ({
     apiVersion: ref.apiVersion,
     kind: ref.kind,
     metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) },
-  };
+  });
+  return -compareForApply({ obj: stub(a.ref), wave: a.wave ?? 0 }, { obj: stub(b.ref), wave: b.wave ?? 0 });
 }
 
 function decide(

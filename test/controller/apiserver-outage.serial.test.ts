@@ -7,16 +7,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { API_VERSION, type Application } from '../../src/api/types.ts';
 import type { KubeObject } from '../../src/cluster/objects.ts';
-import { startController } from '../harness/cairn.ts';
-import { customResourceDefinitions } from '../../src/api/crds.ts';
-import {
-  git,
-  gitRepoFrom,
-  privateCluster,
-  waitForObject,
-  waitUntil,
-  scaleDeployment,
-} from '../harness/index.ts';
+import { installCrds, startController } from '../harness/cairn.ts';
+import { git, gitRepoFrom, privateCluster, waitForObject, scaleDeployment } from '../harness/index.ts';
 import { REPO_ROOT } from '../harness/tools.ts';
 
 type Deployment = KubeObject & { spec: { replicas: number } };
@@ -25,16 +17,7 @@ test('the controller rides out a 10 s API server outage in the middle of a recon
   const plane = await privateCluster(t);
   const client = await plane.client();
   t.after(() => client.close());
-  for (const crd of customResourceDefinitions()) await client.apply(crd, { fieldManager: 'cairn-install' });
-  await waitUntil(
-    'the CRDs to be served',
-    async () => {
-      client.discovery.invalidate();
-      await client.resourceFor(API_VERSION, 'Application');
-      return true;
-    },
-    { timeoutMs: 60_000 },
-  );
+  await installCrds(client);
   const ns = 'outage';
   await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   const repo = await gitRepoFrom(join(REPO_ROOT, 'test', 'fixtures', 'apps', 'web'));

@@ -11,23 +11,31 @@ import { waitForObject } from './index.ts';
 import { freePort } from './processes.ts';
 import { REPO_ROOT } from './tools.ts';
 
-let installed: Promise<void> | undefined;
+const installed = new WeakMap<KubeClient, Promise<void>>();
 
-/** Applies Cairn's CRDs (idempotent) and waits until they are served. */
+/** Applies Cairn's CRDs (idempotent, once per client) and waits until they are served. */
 export function installCrds(client: KubeClient): Promise<void> {
-  installed ??= (async () => {
-    for (const crd of customResourceDefinitions()) {
-      await client.apply(crd, { fieldManager: 'cairn-install' });
-      await waitForObject<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
-        client,
-        { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: crd.metadata.name! },
-        'to be established',
-        (c) => !!c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True'),
-      );
-    }
-    client.discovery.invalidate();
-  })();
-  return installed;
+  let pending = installed.get(client);
+  if (!pending) {
+    pending = (async () => {
+      for (const crd of customResourceDefinitions()) {
+        await client.apply(crd, { fieldManager: 'cairn-install' });
+        await waitForObject<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+          client,
+          {
+            apiVersion: 'apiextensions.k8s.io/v1',
+            kind: 'CustomResourceDefinition',
+            name: crd.metadata.name!,
+          },
+          'to be established',
+          (c) => !!c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True'),
+        );
+      }
+      client.discovery.invalidate();
+    })();
+    installed.set(client, pending);
+  }
+  return pending;
 }
 
 export interface RunningController {
