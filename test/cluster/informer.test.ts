@@ -314,7 +314,15 @@ test('after stop() no socket or timer of the informer remains', async (t) => {
   });
   assert.ok(handles().length > before.length, 'a running informer holds a socket and a timer');
   await informer.stop();
-  assert.deepEqual(handles(), before);
+  // Every socket and timer left was there before start (the shared client's idle keep-alive
+  // sockets may close meanwhile, so the set can only shrink).
+  const left = handles();
+  for (const kind of new Set(left)) {
+    assert.ok(
+      left.filter((h) => h === kind).length <= before.filter((h) => h === kind).length,
+      `${kind} left behind: ${left.join(', ')} (before: ${before.join(', ')})`,
+    );
+  }
 });
 
 /** Runs an informer in a child process; resolves with how long the process lived after it said so. */
