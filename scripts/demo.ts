@@ -140,16 +140,16 @@ try {
   await shutdown(1);
 }
 say('\nEvery example is Synced and Healthy.');
-if (values['exit-when-healthy']) await shutdown(0);
 
 say(`
-Try it:
+What to try next:
   ${plane.env().split('\n').join('\n  ')}
   kubectl get applications -n cairn-system
+  npx cairn app tree guestbook -n cairn-system --kubeconfig ${plane.kubeconfig}   # what it manages, as a tree
   kubectl scale deployment guestbook -n guestbook --replicas=5   # reverted within a second (selfHeal)
   git clone ${git.url('examples')} /tmp/cairn-examples            # change a file, commit, git push:
                                                                   # applied within a minute
   npx cairn status --app guestbook -n guestbook --kubeconfig ${plane.kubeconfig}
-  curl -s http://127.0.0.1:${port}/metrics | grep cairn_application_info
-
-Press Ctrl-C to stop everything.`);
+  curl -s http://127.0.0.1:${port}/metrics | grep cairn_application_info`);
+if (values['exit-when-healthy']) await shutdown(0);
+say('\nPress Ctrl-C to stop everything.');

@@ -7,6 +7,9 @@ export const GROUP = 'cairn.dev';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
+/** Annotation a Receiver or a person (`cairn app sync`) sets to ask for a reconcile now, as Flux's requestedAt. */
+export const REQUESTED_AT_ANNOTATION = 'reconcile.cairn.dev/requestedAt';
+
 const condition = s.object({
   type: s.string({ maxLength: 316 }),
   status: s.enumOf(['True', 'False', 'Unknown'] as const),
@@ -121,6 +124,13 @@ export const applicationSpec = s.object({
         values: s.optional(s.freeform({ description: 'Inline values; they win over every values file.' })),
       }),
     ),
+    pinnedRevision: s.optional(
+      s.string({
+        pattern: '^[0-9a-f]{40}$',
+        description:
+          'Apply this commit instead of the repository head (set by `cairn app rollback`, cleared by `cairn app resume`; not for Git).',
+      }),
+    ),
   }),
   destination: s.object({
     namespace: s.string({
@@ -196,6 +206,12 @@ export const applicationStatus = s.object({
   ),
   health: s.optional(s.object({ status: s.string(), message: s.optional(s.string()) })),
   lastAttemptedRevision: s.optional(s.string()),
+  pinnedRevision: s.optional(
+    s.string({ description: 'The commit spec.source.pinnedRevision held when last reconciled.' }),
+  ),
+  lastHandledReconcileAt: s.optional(
+    s.string({ description: 'The value of the reconcile.cairn.dev/requestedAt annotation last acted on.' }),
+  ),
   resources: s.optional(s.array(resourceStatus)),
   inventory: s.optional(s.object({ revision: s.optional(s.string()), entries: s.array(inventoryEntry) })),
   history: s.optional(s.array(historyEntry, { maxItems: 10 })),

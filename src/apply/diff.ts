@@ -20,7 +20,14 @@ export async function diffApplication(
   store: InventoryStore,
   options: Pick<
     SyncOptions,
-    'application' | 'namespace' | 'prune' | 'ignoreDifferences' | 'fieldManager' | 'revision' | 'deployment'
+    | 'application'
+    | 'namespace'
+    | 'prune'
+    | 'ignoreDifferences'
+    | 'fieldManager'
+    | 'revision'
+    | 'deployment'
+    | 'labels'
   >,
 ): Promise<ApplicationDiff> {
   const { plan, live } = await planApplication(client, desired, store, options);

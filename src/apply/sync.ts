@@ -88,6 +88,8 @@ export interface SyncOptions {
   createNamespace: boolean;
   ignoreDifferences: IgnoreRule[];
   fieldManager: string;
+  /** Labels beside the tracking label on every object (the controller names the Application's namespace). */
+  labels?: Record<string, string>;
   /** Requests in flight at once while applying one stage. */
   concurrency: number;
   health: WaitOptions;
@@ -370,7 +372,14 @@ export async function planApplication(
   store: InventoryStore,
   options: Pick<
     SyncOptions,
-    'application' | 'namespace' | 'prune' | 'ignoreDifferences' | 'fieldManager' | 'revision' | 'deployment'
+    | 'application'
+    | 'namespace'
+    | 'prune'
+    | 'ignoreDifferences'
+    | 'fieldManager'
+    | 'revision'
+    | 'deployment'
+    | 'labels'
   >,
 ): Promise<PlannedApplication> {
   const inventory = await store.load();
@@ -401,6 +410,7 @@ export async function planApplication(
     scopeOf,
     ...(options.revision ? { revision: options.revision } : {}),
     ...(options.deployment ? { deployment: options.deployment } : {}),
+    ...(options.labels ? { labels: options.labels } : {}),
   });
   return { plan, inventory, live };
 }

@@ -30,3 +30,10 @@ export async function connect(values: Record<string, unknown>, io: CliIO): Promi
     namespace: (values.namespace as string | undefined) ?? loaded.namespace ?? 'default',
   };
 }
+
+/** The flags of every command about Cairn's objects: the cluster, the namespace or all, the output. */
+export const GLOBAL_OPTIONS: OptionSpec = {
+  ...KUBE_OPTIONS,
+  'all-namespaces': { type: 'boolean', short: 'A' },
+  output: { type: 'string', short: 'o' },
+};

@@ -36,7 +36,7 @@ export interface LoadedSource {
 const run = promisify(execFile);
 
 /** A revision as a person types it: a SHA, a full ref, a semver range, or a branch or tag name. */
-function refCandidates(revision: string): GitRef[] {
+export function refCandidates(revision: string): GitRef[] {
   if (/^[0-9a-f]{40}$/.test(revision)) return [{ commit: revision }];
   if (revision.startsWith('refs/')) return [{ name: revision }];
   if (/[\^~<>*=|\s]|(^|\.)x(\.|$)/.test(revision)) return [{ semver: revision }];

@@ -1,12 +1,13 @@
 // Reconciling an Application: the pipeline source -> render -> plan -> apply -> report, with the
 // live state read from the controller's watch caches, so a reconcile that finds nothing to do
 // makes no request at all.
-import type {
-  Application,
-  ApplicationStatus,
-  GitRepository,
-  HistoryEntry,
-  ResourceStatus,
+import {
+  REQUESTED_AT_ANNOTATION,
+  type Application,
+  type ApplicationStatus,
+  type GitRepository,
+  type HistoryEntry,
+  type ResourceStatus,
 } from '../api/types.ts';
 import { MemoryInventoryStore } from '../apply/inventory-store.ts';
 import { defaultSyncOptions, executePlan, type SyncResult } from '../apply/sync.ts';
@@ -20,7 +21,7 @@ import { groupOf } from '../plan/keys.ts';
 import { Action, PlanError, planSync, type KindScope, type Plan, type PlannedObject } from '../plan/plan.ts';
 import { RenderError } from '../render/errors.ts';
 import type { Renderer } from '../render/renderer.ts';
-import { defaultRenderOptions, type Manifest } from '../render/types.ts';
+import { defaultRenderOptions, type Manifest, type RenderRequest } from '../render/types.ts';
 import type { GitMirrors } from '../source/mirrors.ts';
 import { Reason, isReady, readiness, type Reason as ReasonT } from './conditions.ts';
 import { parseDuration } from './durations.ts';
@@ -74,6 +75,36 @@ function appKey(app: Application): string {
   return `${app.metadata.namespace}/${app.metadata.name}`;
 }
 
+/**
+ * What renders an Application's source, given the folder its commit is checked out in: the same
+ * request for the controller and for `cairn app diff`.
+ */
+export function applicationRenderRequest(app: Application, root: string): RenderRequest {
+  const defaults = defaultRenderOptions();
+  const helm = app.spec.source.helm;
+  const path = app.spec.source.path;
+  return {
+    ...defaults,
+    root,
+    path,
+    renderer: app.spec.source.renderer ?? 'auto',
+    helm: {
+      ...defaults.helm,
+      releaseName: helm?.releaseName ?? app.metadata.name ?? 'release',
+      namespace: app.spec.destination.namespace,
+      values: helm?.values ?? {},
+      valueFiles: (helm?.valueFiles ?? []).map((f) =>
+        path === '.' || path === '' ? f : `${path.replace(/\/$/, '')}/${f}`,
+      ),
+    },
+  };
+}
+
+/** The labels the controller adds to every object an Application applies, beside the tracking label. */
+export function applicationLabels(app: Application): Record<string, string> {
+  return { [APPLICATION_NAMESPACE_LABEL]: app.metadata.namespace ?? 'default' };
+}
+
 function isDrift(p: PlannedObject, inventory: Map<string, { digest: string }>): boolean {
   if (p.action === Action.Configure) return p.reason.startsWith('drifted');
   // Recreating something that was applied with the same content and then deleted is drift too.
@@ -105,6 +136,14 @@ export class ApplicationReconciler {
       status.conditions = readiness(status.conditions, { state, reason, message }, generation, now);
       status.observedGeneration = generation;
     };
+    // A reconcile a person asked for (`cairn app sync`) or a new pin (`rollback`) applies even
+    // without automation.
+    const requested = app.metadata.annotations?.[REQUESTED_AT_ANNOTATION];
+    const pinned = app.spec.source.pinnedRevision;
+    const manual =
+      (requested !== undefined && requested !== status.lastHandledReconcileAt) ||
+      (pinned !== undefined && pinned !== app.status?.pinnedRevision);
+    if (requested !== undefined && !app.spec.suspend) status.lastHandledReconcileAt = requested;
     let interval: number;
     try {
       interval = parseDuration(app.spec.interval);
@@ -127,17 +166,22 @@ export class ApplicationReconciler {
       settle('failed', Reason.SourceNotFound, `GitRepository ${repoName} not found`);
       return { status, requeueAfterMs: interval };
     }
+    // A pinned commit (a rollback) is applied instead of the repository's head until it is cleared.
     const artifact = repo.status?.artifact;
-    if (!artifact) {
+    if (!artifact && !pinned) {
       settle('failed', Reason.SourceNotReady, `GitRepository ${repoName} has no revision yet`);
       return { status, requeueAfterMs: interval };
     }
-    status.lastAttemptedRevision = artifact.commit;
+    const commit = pinned ?? artifact!.commit;
+    const revision = pinned ? `pinned@sha1:${pinned}` : artifact!.revision;
+    if (pinned) status.pinnedRevision = pinned;
+    else delete status.pinnedRevision;
+    status.lastAttemptedRevision = commit;
 
     // Render (once per commit, path and options; the renderer's own cache spares folders a commit did not touch).
     let manifests: readonly Manifest[];
     try {
-      manifests = await this.#render(app, repo, artifact.commit);
+      manifests = await this.#render(app, repo, commit);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       const before = status.conditions?.find((c) => c.type === 'Ready');
@@ -173,15 +217,15 @@ export class ApplicationReconciler {
     try {
       plan = planSync(manifests, live, inventory, {
         application: app.metadata.name ?? '',
-        labels: { [APPLICATION_NAMESPACE_LABEL]: app.metadata.namespace ?? 'default' },
-        revision: artifact.commit,
+        labels: applicationLabels(app),
+        revision: commit,
         namespace: app.spec.destination.namespace,
         prune: automated?.prune ?? false,
         ignoreDifferences: app.spec.ignoreDifferences ?? [],
         fieldManager: this.#deps.fieldManager,
         deployment: {
           id: `${app.metadata.namespace}/${app.metadata.name}#${nextId}`,
-          commit: artifact.commit,
+          commit,
           timestamp: now,
         },
         scopeOf: (a, k) => this.#deps.live.scopeOf(a, k),
@@ -208,8 +252,10 @@ export class ApplicationReconciler {
     const drift = pending.filter((p) => isDrift(p, entries));
     const fromGit = pending.filter((p) => !isDrift(p, entries));
     const wantsApply =
-      !!automated &&
-      (fromGit.length > 0 || plan.prune.length > 0 || (drift.length > 0 && !!automated.selfHeal));
+      (!!automated || manual) &&
+      (fromGit.length > 0 ||
+        plan.prune.length > 0 ||
+        (drift.length > 0 && (manual || !!automated?.selfHeal)));
     let result: SyncResult | undefined;
     if (wantsApply) {
       const startedAt = now;
@@ -217,18 +263,22 @@ export class ApplicationReconciler {
       const options = defaultSyncOptions(app.metadata.name ?? '', app.spec.destination.namespace);
       result = await executePlan(this.#deps.client, plan, inventory, store, {
         ...options,
-        revision: artifact.commit,
-        prune: automated.prune ?? false,
+        revision: commit,
+        prune: automated?.prune ?? false,
         createNamespace: app.spec.syncPolicy?.createNamespace ?? false,
         ignoreDifferences: app.spec.ignoreDifferences ?? [],
         fieldManager: this.#deps.fieldManager,
       });
       const saved = store.inventory;
       status.inventory = { ...(saved.revision ? { revision: saved.revision } : {}), entries: saved.entries };
-      const initiator = fromGit.length > 0 || plan.prune.length > 0 ? 'automated' : 'self-heal';
+      const initiator = manual
+        ? 'manual'
+        : fromGit.length > 0 || plan.prune.length > 0
+          ? 'automated'
+          : 'self-heal';
       const entry: HistoryEntry = {
         id: nextId,
-        revision: artifact.commit,
+        revision: commit,
         startedAt,
         finishedAt: this.#deps.now(),
         result: result.ok ? 'Succeeded' : 'Failed',
@@ -243,7 +293,7 @@ export class ApplicationReconciler {
           app,
           'Normal',
           EventReason.Synced,
-          `${initiator === 'self-heal' ? 'reverted drift in' : 'applied'} ${applied} objects at ${artifact.commit.slice(0, 12)}`,
+          `${initiator === 'self-heal' ? 'reverted drift in' : 'applied'} ${applied} objects at ${commit.slice(0, 12)}${pinned ? ' (pinned)' : ''}`,
         );
         if (pruned.length > 0)
           this.#deps.events.record(
@@ -268,12 +318,22 @@ export class ApplicationReconciler {
     const outOfSync = result ? !result.ok : pending.length > 0 || plan.prune.length > 0;
     status.sync = {
       status: outOfSync ? 'OutOfSync' : 'Synced',
-      revision: outOfSync && !result?.ok ? (status.sync?.revision ?? artifact.commit) : artifact.commit,
+      revision: outOfSync && !result?.ok ? (status.sync?.revision ?? commit) : commit,
     };
-    if (!result?.ok && !outOfSync) status.sync.revision = artifact.commit;
+    if (!result?.ok && !outOfSync) status.sync.revision = commit;
     const resources: ResourceStatus[] = planned.map((p) => {
       const obj = this.#deps.live.get(p.key);
-      const h = result?.ok ? healthOf(obj ?? p.object) : healthOf(obj);
+      // An Application that applies itself (bootstrap) would otherwise wait on its own Ready condition.
+      const itself =
+        p.ref.kind === 'Application' &&
+        groupOf(p.ref.apiVersion) === groupOf(app.apiVersion) &&
+        p.ref.namespace === app.metadata.namespace &&
+        p.ref.name === app.metadata.name;
+      const h = itself
+        ? { status: HealthStatus.Healthy }
+        : result?.ok
+          ? healthOf(obj ?? p.object)
+          : healthOf(obj);
       const [group, version] = p.ref.apiVersion.includes('/')
         ? p.ref.apiVersion.split('/')
         : ['', p.ref.apiVersion];
@@ -320,7 +380,7 @@ export class ApplicationReconciler {
       return { status, requeueAfterMs: interval };
     }
     if (health.status === HealthStatus.Healthy || health.status === HealthStatus.Suspended) {
-      settle('ready', Reason.Succeeded, `synced to ${artifact.revision}`);
+      settle('ready', Reason.Succeeded, `synced to ${revision}`);
     } else if (health.status === HealthStatus.Degraded || health.status === HealthStatus.Unknown) {
       settle('failed', Reason.HealthCheckFailed, health.message ?? health.status);
     } else {
@@ -330,11 +390,10 @@ export class ApplicationReconciler {
   }
 
   async #render(app: Application, repo: GitRepository, commit: string): Promise<readonly Manifest[]> {
-    const helm = app.spec.source.helm;
     const options = {
       path: app.spec.source.path,
       renderer: app.spec.source.renderer ?? 'auto',
-      helm,
+      helm: app.spec.source.helm,
       namespace: app.spec.destination.namespace,
     };
     const key = `${commit}|${canonicalJson(options)}`;
@@ -354,23 +413,7 @@ export class ApplicationReconciler {
         })
       ).dir;
     }
-    const defaults = defaultRenderOptions();
-    const path = app.spec.source.path;
-    const result = await this.#deps.renderer.render({
-      ...defaults,
-      root,
-      path,
-      renderer: options.renderer,
-      helm: {
-        ...defaults.helm,
-        releaseName: helm?.releaseName ?? app.metadata.name ?? 'release',
-        namespace: app.spec.destination.namespace,
-        values: helm?.values ?? {},
-        valueFiles: (helm?.valueFiles ?? []).map((f) =>
-          path === '.' || path === '' ? f : `${path.replace(/\/$/, '')}/${f}`,
-        ),
-      },
-    });
+    const result = await this.#deps.renderer.render(applicationRenderRequest(app, root));
     this.#renders.set(appKey(app), { key, manifests: result.manifests });
     return result.manifests;
   }

@@ -4,7 +4,13 @@
 // Receivers' webhooks.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { API_VERSION, type Application, type GitRepository, type Receiver } from '../api/types.ts';
+import {
+  API_VERSION,
+  REQUESTED_AT_ANNOTATION,
+  type Application,
+  type GitRepository,
+  type Receiver,
+} from '../api/types.ts';
 import { isNotFound, type KubeClient } from '../cluster/client.ts';
 import { SharedInformers, dropLastApplied, type Informer, type InformerEvent } from '../cluster/informer.ts';
 import { describeRef, type KubeObject } from '../cluster/objects.ts';
@@ -38,8 +44,7 @@ import { reconcileGitRepository } from './git-repository.ts';
 import { LeaderElector, defaultLeaderElectionOptions } from './leader.ts';
 import { WorkQueue, defaultWorkQueueOptions } from './queue.ts';
 
-/** Annotation a Receiver (or a person) sets to ask for a fetch now, as Flux's requestedAt. */
-export const REQUESTED_AT_ANNOTATION = 'reconcile.cairn.dev/requestedAt';
+export { REQUESTED_AT_ANNOTATION };
 const STATUS_MANAGER = 'cairn-controller';
 
 export interface ControllerOptions {

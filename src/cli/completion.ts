@@ -1,0 +1,104 @@
+// Shell completion scripts, generated from the command tree so they never fall behind it. Pure.
+import type { Command } from './command.ts';
+
+export const Shell = { Bash: 'bash', Zsh: 'zsh', Fish: 'fish' } as const;
+export type Shell = (typeof Shell)[keyof typeof Shell];
+
+function flagsOf(command: Command): string[] {
+  const flags = Object.entries(command.options).flatMap(([name, spec]) => [
+    `--${name}`,
+    ...(spec.short ? [`-${spec.short}`] : []),
+  ]);
+  return [...flags, '--help'];
+}
+
+function bash(commands: readonly Command[]): string {
+  const cases: string[] = [];
+  for (const c of commands) {
+    if (c.subcommands) {
+      const subs = c.subcommands;
+      cases.push(
+        `    ${c.name})`,
+        `      if [ "$COMP_CWORD" -eq 2 ]; then words="${subs.map((s) => s.name).join(' ')}"; else`,
+        `        case "\${COMP_WORDS[2]}" in`,
+        ...subs.map((s) => `          ${s.name}) words="${flagsOf(s).join(' ')}" ;;`),
+        '        esac',
+        '      fi ;;',
+      );
+    } else {
+      cases.push(`    ${c.name}) words="${flagsOf(c).join(' ')}" ;;`);
+    }
+  }
+  return [
+    '# bash completion for cairn: source <(cairn completion bash)',
+    '_cairn() {',
+    '  local cur="${COMP_WORDS[COMP_CWORD]}" words=""',
+    '  if [ "$COMP_CWORD" -eq 1 ]; then',
+    `    words="${commands.map((c) => c.name).join(' ')} help"`,
+    '  else',
+    '    case "${COMP_WORDS[1]}" in',
+    ...cases,
+    '    esac',
+    '  fi',
+    '  if [ "$COMP_CWORD" -gt 1 ] && [ "${cur#-}" = "$cur" ] && [ "${COMP_WORDS[1]}" != "completion" ]; then',
+    '    COMPREPLY=($(compgen -f -- "$cur"))',
+    '    [ -n "$words" ] && [ "$COMP_CWORD" -eq 2 ] && COMPREPLY=($(compgen -W "$words" -- "$cur"))',
+    '    return',
+    '  fi',
+    '  [ "${COMP_WORDS[1]}" = "completion" ] && words="bash zsh fish"',
+    '  COMPREPLY=($(compgen -W "$words" -- "$cur"))',
+    '}',
+    'complete -F _cairn cairn',
+    '',
+  ].join('\n');
+}
+
+function zsh(commands: readonly Command[]): string {
+  return [
+    '# zsh completion for cairn: source <(cairn completion zsh)',
+    'autoload -U +X bashcompinit && bashcompinit',
+    bash(commands).split('\n').slice(1).join('\n'),
+  ].join('\n');
+}
+
+function quote(text: string): string {
+  return `'${text.replace(/'/g, "\\'")}'`;
+}
+
+function fish(commands: readonly Command[]): string {
+  const top = commands.map((c) => c.name).join(' ');
+  const lines = ['# fish completion for cairn: cairn completion fish | source', 'complete -c cairn -f'];
+  for (const c of commands) {
+    lines.push(
+      `complete -c cairn -n "not __fish_seen_subcommand_from ${top}" -a ${c.name} -d ${quote(c.summary)}`,
+    );
+    const leaves = c.subcommands
+      ? c.subcommands.map((s) => ({
+          s,
+          when: `__fish_seen_subcommand_from ${c.name}; and __fish_seen_subcommand_from ${s.name}`,
+        }))
+      : [{ s: c, when: `__fish_seen_subcommand_from ${c.name}` }];
+    if (c.subcommands) {
+      const names = c.subcommands.map((s) => s.name).join(' ');
+      for (const s of c.subcommands)
+        lines.push(
+          `complete -c cairn -n "__fish_seen_subcommand_from ${c.name}; and not __fish_seen_subcommand_from ${names}" -a ${s.name} -d ${quote(s.summary)}`,
+        );
+    }
+    for (const { s, when } of leaves) {
+      for (const [name, spec] of Object.entries(s.options)) {
+        lines.push(
+          `complete -c cairn -n "${when}" -l ${name}${spec.short ? ` -s ${spec.short}` : ''}${spec.type === 'string' ? ' -r' : ''}`,
+        );
+      }
+    }
+  }
+  lines.push('complete -c cairn -n "__fish_seen_subcommand_from completion" -a "bash zsh fish"', '');
+  return lines.join('\n');
+}
+
+export function completionScript(shell: Shell, commands: readonly Command[]): string {
+  if (shell === Shell.Bash) return bash(commands);
+  if (shell === Shell.Zsh) return zsh(commands);
+  return fish(commands);
+}
