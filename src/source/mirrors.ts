@@ -150,6 +150,47 @@ export class GitMirrors {
     return (await isDirectory(dir)) ? dir : undefined;
   }
 
+  /**
+   * The paths of files that differ between two commits the mirror of `url` holds, without
+   * contacting the remote; undefined when either commit or the mirror is missing. Cheap: it
+   * compares trees, so a commit that touched one folder of a thousand costs one folder's worth.
+   */
+  async changedPaths(url: string, from: string, to: string): Promise<string[] | undefined> {
+    if (!/^[0-9a-f]{40}$/.test(from) || !/^[0-9a-f]{40}$/.test(to)) return undefined;
+    const mirror = this.mirrorPath(url);
+    if (!(await isDirectory(mirror))) return undefined;
+    try {
+      const out = await runGit({
+        git: this.options.git,
+        args: [
+          ...gitConfigArgs(this.options.allowFile),
+          '--git-dir',
+          mirror,
+          'diff-tree',
+          '-r',
+          '-z',
+          '--name-only',
+          '--no-renames',
+          from,
+          to,
+        ],
+        cwd: this.#dir('home'),
+        env: gitEnvironment({
+          home: this.#dir('home'),
+          allowed: [],
+          inherited: this.options.env,
+          connectTimeoutS: 1,
+        }),
+        timeoutMs: this.options.commandTimeoutMs,
+        secrets: [],
+      });
+      return out.split('\0').filter(Boolean);
+    } catch (e) {
+      if (e instanceof GitCommandError) return undefined;
+      throw e;
+    }
+  }
+
   mirrorPath(url: string): string {
     return join(this.#cacheDir, 'mirrors', `${mirrorName(this.#parseUrl(url).key)}.git`);
   }
