@@ -19,6 +19,8 @@ export interface ScenarioContext {
 export interface Scenario {
   name: string;
   summary: string;
+  /** The fixed settings the figures hold for (control-plane flags, client limits), printed beside them. */
+  settings?: Record<string, string>;
   run(ctx: ScenarioContext): Promise<Measurement[]>;
 }
 

@@ -34,6 +34,10 @@ for (const scenario of chosen) {
   results.push(...(await scenario.run({ quick, log })));
 }
 
+for (const scenario of chosen.filter((s) => s.settings)) {
+  console.log(`\n${scenario.name} settings:`);
+  for (const [what, value] of Object.entries(scenario.settings ?? {})) console.log(`  ${what}: ${value}`);
+}
 const width = Math.max(...results.map((r) => `${r.scenario} ${r.name}`.length));
 console.log(`\n${'measurement'.padEnd(width)}  ${'value'.padStart(12)}  unit`);
 for (const r of results) {
@@ -62,10 +66,14 @@ await writeFile(
         memoryGiB: Math.round(totalmem() / 2 ** 30),
         node: process.version,
       },
+      settings: Object.fromEntries(chosen.filter((s) => s.settings).map((s) => [s.name, s.settings])),
+      minutes: Number(((Date.now() - started.getTime()) / 60_000).toFixed(1)),
       results,
     },
     null,
     2,
   ),
 );
-console.error(`\nresults written to ${file}`);
+console.error(
+  `\n${((Date.now() - started.getTime()) / 60_000).toFixed(1)} minutes; results written to ${file}`,
+);

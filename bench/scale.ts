@@ -1,5 +1,6 @@
 // Cairn at scale on a private control plane: Applications of 20 objects, each in its own
 // namespace, all served from one Git repository (a folder per Application).
+//   S0 ceiling: the same objects by a tight parallel server-side-apply client and by kubectl
 //   S1 initial sync until every Application is Synced and Healthy (100, 300, 1,000; --quick: 100)
 //   S2 idle: controller CPU, RSS and API requests with nothing changing (10 min; --quick: 2)
 //   S4 drift: an external scale until its revert (100 samples; --quick: 20)
@@ -19,12 +20,14 @@ import type { KubeObject } from '../src/cluster/objects.ts';
 import { installCrds } from '../test/harness/cairn.ts';
 import { ControlPlane } from '../test/harness/controlplane.ts';
 import { GitHttpServer, createBareRepo, git, initAndCommit } from '../test/harness/git-server.ts';
-import { freePort, waitUntil } from '../test/harness/processes.ts';
+import { freePort, run, waitUntil } from '../test/harness/processes.ts';
 import { REPO_ROOT } from '../test/harness/tools.ts';
 import type { Measurement, Scenario } from './harness.ts';
 import { OBJECTS_PER_APP, appObjects } from './workload.ts';
 
 const CONCURRENCY = 8;
+/** Requests the S0 client keeps in flight. */
+const CEILING_PARALLEL = 32;
 
 function appName(i: number): string {
   return `app-${String(i).padStart(4, '0')}`;
@@ -35,13 +38,24 @@ function percentile(samples: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
-/** CPU seconds and RSS of a process, from /proc. */
-function processUsage(pid: number): { cpuSeconds: number; rssMiB: number } {
+/** CPU seconds, RSS and peak RSS of a process, from /proc. */
+function processUsage(pid: number): { cpuSeconds: number; rssMiB: number; peakRssMiB: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
   const rssPages = Number(fields[21]);
-  return { cpuSeconds: ticks / 100, rssMiB: (rssPages * 4096) / 2 ** 20 };
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return {
+    cpuSeconds: ticks / 100,
+    rssMiB: (rssPages * 4096) / 2 ** 20,
+    peakRssMiB: Number(hwm?.[1] ?? 0) / 1024,
+  };
+}
+
+/** Requests the controller's client has sent so far, from its /metrics. */
+async function clientRequests(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return Number(/^cairn_api_requests_total (\d+)/m.exec(text)?.[1] ?? NaN);
 }
 
 interface AuditCount {
@@ -130,18 +144,27 @@ async function applications(client: KubeClient): Promise<(Application & KubeObje
   ).items;
 }
 
+/** The control plane of every scale run: no request limits in the API server, room for the pods. */
+const PLANE = {
+  unlimited: true,
+  nodes: 3,
+  podsPerNode: 1000,
+  controllerManagerQps: 300,
+  schedulerQps: 300,
+} as const;
+
+export const SCALE_SETTINGS = {
+  'API server': 'API priority and fairness off, max-requests-inflight 0 (no limit)',
+  'controller-manager': `--kube-api-qps ${PLANE.controllerManagerQps}, burst ${PLANE.controllerManagerQps * 2}`,
+  scheduler: `qps ${PLANE.schedulerQps}, burst ${PLANE.schedulerQps * 2}`,
+  nodes: `${PLANE.nodes} KWOK nodes, ${PLANE.podsPerNode} pods each`,
+  'Cairn client': 'no QPS limit, up to 32 connections',
+  'Cairn controller': `--concurrency ${CONCURRENCY}, Application and GitRepository interval 1h, receiver webhook`,
+  'S0 client': `${CEILING_PARALLEL} server-side applies in flight`,
+};
+
 async function setUp(count: number, log: (l: string) => void): Promise<Fleet> {
-  const plane = await ControlPlane.up(
-    {
-      name: `bench-scale-${count}`,
-      unlimited: true,
-      nodes: 3,
-      podsPerNode: 1000,
-      controllerManagerQps: 300,
-      schedulerQps: 300,
-    },
-    log,
-  );
+  const plane = await ControlPlane.up({ name: `bench-scale-${count}`, ...PLANE }, log);
   const client = await plane.client();
   const work = await mkdtemp(join(tmpdir(), 'cairn-bench-scale-'));
   const tree = join(work, 'tree');
@@ -221,13 +244,96 @@ async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Prom
   );
 }
 
+interface Ceiling {
+  /** Parallel server-side apply: seconds until every request returned, and until every Deployment was available. */
+  applied: number;
+  healthy: number;
+  kubectlApplied: number;
+  kubectlHealthy: number;
+  requests: number;
+}
+
+/** Seconds until every Deployment in namespaces starting with `prefix` has all its replicas available. */
+async function untilAvailable(
+  client: KubeClient,
+  prefix: string,
+  count: number,
+  t0: number,
+): Promise<number> {
+  await waitUntil(
+    `${count} Deployments available`,
+    async () => {
+      const list = await client.list<KubeObject & { status?: { availableReplicas?: number } }>(
+        'apps/v1',
+        'Deployment',
+      );
+      return (
+        list.items.filter(
+          (d) => d.metadata.namespace?.startsWith(prefix) && d.status?.availableReplicas === 2,
+        ).length === count
+      );
+    },
+    { timeoutMs: 30 * 60_000, intervalMs: 500 },
+  );
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * S0: the same objects applied by a tight client (server-side apply, many requests in flight)
+ * and by `kubectl apply --server-side`, each into namespaces of its own, on a control plane
+ * set up as the one Cairn is measured on. Nothing else runs meanwhile.
+ */
+async function ceiling(count: number, log: (l: string) => void): Promise<Ceiling> {
+  const plane = await ControlPlane.up({ name: `bench-ceiling-${count}`, ...PLANE }, log);
+  const client = await plane.client();
+  const work = await mkdtemp(join(tmpdir(), 'cairn-bench-ceiling-'));
+  try {
+    const names = Array.from({ length: count }, (_, i) => appName(i));
+    await pool([...names.map((n) => `tight-${n}`), ...names.map((n) => `kubectl-${n}`)], 16, (ns) =>
+      client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }),
+    );
+    const objects = names.flatMap((n) => appObjects(n, `tight-${n}`));
+    const before = client.requestCount;
+    const t0 = performance.now();
+    await pool(objects, CEILING_PARALLEL, (o) => client.apply(o, { fieldManager: 'bench-ceiling' }));
+    const applied = (performance.now() - t0) / 1000;
+    const requests = client.requestCount - before;
+    const healthy = await untilAvailable(client, 'tight-', count, t0);
+    log(`S0 parallel apply: ${applied.toFixed(1)} s applied, ${healthy.toFixed(1)} s available`);
+
+    const file = join(work, 'objects.yaml');
+    await writeFile(
+      file,
+      names
+        .flatMap((n) => appObjects(n, `kubectl-${n}`))
+        .map((o) => stringify(o))
+        .join('---\n'),
+    );
+    const t1 = performance.now();
+    await run('kubectl', ['apply', '--server-side', '-f', file], {
+      env: { ...process.env, KUBECONFIG: plane.kubeconfig, PATH: `${plane.binPath}:${process.env.PATH}` },
+      timeoutMs: 30 * 60_000,
+    });
+    const kubectlApplied = (performance.now() - t1) / 1000;
+    const kubectlHealthy = await untilAvailable(client, 'kubectl-', count, t1);
+    log(`S0 kubectl: ${kubectlApplied.toFixed(1)} s applied, ${kubectlHealthy.toFixed(1)} s available`);
+    return { applied, healthy, kubectlApplied, kubectlHealthy, requests };
+  } finally {
+    client.close();
+    await plane.down();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 const allSynced = (apps: Application[], count: number) =>
   apps.length === count &&
   apps.every((a) => a.status?.sync?.status === 'Synced' && a.status?.health?.status === 'Healthy');
 
 export const scaleScenario: Scenario = {
   name: 'scale',
-  summary: 'S1 initial sync, S2 idle, S4 drift, S5 push to applied, S7 restart; Applications of 20 objects',
+  summary:
+    'S0 apply ceiling, S1 initial sync, S2 idle, S4 drift, S5 push to applied, S7 restart; Applications of 20 objects',
+  settings: SCALE_SETTINGS,
   async run({ quick, log }) {
     const out: Measurement[] = [];
     const sizes = process.env.CAIRN_BENCH_SIZES
@@ -237,6 +343,24 @@ export const scaleScenario: Scenario = {
         : [100, 300, 1000];
     for (const count of sizes) {
       const last = count === sizes.at(-1);
+      const objects = count * OBJECTS_PER_APP;
+      const s0 = await ceiling(count, log);
+      out.push(
+        {
+          scenario: 'scale',
+          name: `S0 parallel server-side apply, ${count} apps (${objects} objects)`,
+          value: s0.healthy,
+          unit: 's',
+          note: `to available; applied in ${s0.applied.toFixed(1)} s (${(objects / s0.applied).toFixed(0)} objects/s), ${s0.requests} requests`,
+        },
+        {
+          scenario: 'scale',
+          name: `S0 kubectl apply --server-side, ${count} apps`,
+          value: s0.kubectlHealthy,
+          unit: 's',
+          note: `to available; applied in ${s0.kubectlApplied.toFixed(1)} s (${(objects / s0.kubectlApplied).toFixed(0)} objects/s)`,
+        },
+      );
       const fleet = await setUp(count, log);
       try {
         // S1: from the controller's start until every Application is Synced and Healthy.
@@ -249,14 +373,25 @@ export const scaleScenario: Scenario = {
         );
         const seconds = (performance.now() - started) / 1000;
         const usage = processUsage(child.pid!);
+        const sent = await clientRequests(fleet.port);
+        const audited = await auditSince(fleet.plane.auditLog, 0);
         log(`S1 ${count} applications: ${seconds.toFixed(1)} s`);
-        out.push({
-          scenario: 'scale',
-          name: `S1 initial sync, ${count} apps (${count * OBJECTS_PER_APP} objects)`,
-          value: seconds,
-          unit: 's',
-          note: `${((count * OBJECTS_PER_APP) / seconds).toFixed(0)} objects/s to Synced and Healthy; controller ${usage.cpuSeconds.toFixed(1)} CPU-s, ${usage.rssMiB.toFixed(0)} MiB RSS`,
-        });
+        out.push(
+          {
+            scenario: 'scale',
+            name: `S1 initial sync, ${count} apps (${objects} objects)`,
+            value: seconds,
+            unit: 's',
+            note: `${(objects / seconds).toFixed(0)} objects/s to Synced and Healthy; controller ${usage.cpuSeconds.toFixed(1)} CPU-s, peak RSS ${usage.peakRssMiB.toFixed(0)} MiB; ${sent} API requests (audit log: ${audited.count.requests})`,
+          },
+          {
+            scenario: 'scale',
+            name: `S1 against S0, ${count} apps`,
+            value: (s0.healthy / seconds) * 100,
+            unit: '%',
+            note: `objects/s to Healthy: Cairn ${(objects / seconds).toFixed(0)}, parallel apply ${(objects / s0.healthy).toFixed(0)}, kubectl ${(objects / s0.kubectlHealthy).toFixed(0)}`,
+          },
+        );
         if (!last) continue;
 
         // S2: nothing changes.

@@ -67,8 +67,26 @@ export interface ApplicationOutcome {
 }
 
 interface RenderMemo {
-  key: string;
+  /** The render options (path, renderer, Helm values), as canonical JSON. */
+  options: string;
+  commit: string;
   manifests: readonly Manifest[];
+  /** Repository-relative files the render read. */
+  files: ReadonlySet<string>;
+  /** The manifests depend on `files` alone (no remote base or chart). */
+  cacheable: boolean;
+}
+
+/**
+ * Whether a commit that changed `changed` can leave an earlier render as it is: none of the files
+ * it read changed, and nothing changed inside the Application's folder (a new file there would be
+ * read).
+ */
+export function renderStillValid(memo: RenderMemo, changed: readonly string[], path: string): boolean {
+  if (!memo.cacheable) return false;
+  const folder = path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+  const inside = (file: string) => folder === '' || folder === '.' || file.startsWith(`${folder}/`);
+  return !changed.some((file) => memo.files.has(file) || inside(file));
 }
 
 function appKey(app: Application): string {
@@ -178,7 +196,8 @@ export class ApplicationReconciler {
     else delete status.pinnedRevision;
     status.lastAttemptedRevision = commit;
 
-    // Render (once per commit, path and options; the renderer's own cache spares folders a commit did not touch).
+    // Render once per commit, path and options; a commit that left every file this render read
+    // alone keeps the manifests it made.
     let manifests: readonly Manifest[];
     try {
       manifests = await this.#render(app, repo, commit);
@@ -396,9 +415,17 @@ export class ApplicationReconciler {
       helm: app.spec.source.helm,
       namespace: app.spec.destination.namespace,
     };
-    const key = `${commit}|${canonicalJson(options)}`;
+    const key = canonicalJson(options);
     const memo = this.#renders.get(appKey(app));
-    if (memo?.key === key) return memo.manifests;
+    if (memo?.options === key) {
+      if (memo.commit === commit) return memo.manifests;
+      // A push to one folder of many: the others need no render, only the new revision.
+      const changed = await this.#deps.mirrors.changedPaths(repo.spec.url, memo.commit, commit);
+      if (changed && renderStillValid(memo, changed, options.path)) {
+        memo.commit = commit;
+        return memo.manifests;
+      }
+    }
     let root = await this.#deps.mirrors.localTree(commit);
     if (!root) {
       const secret = repo.spec.secretRef
@@ -414,7 +441,13 @@ export class ApplicationReconciler {
       ).dir;
     }
     const result = await this.#deps.renderer.render(applicationRenderRequest(app, root));
-    this.#renders.set(appKey(app), { key, manifests: result.manifests });
+    this.#renders.set(appKey(app), {
+      options: key,
+      commit,
+      manifests: result.manifests,
+      files: new Set(result.files),
+      cacheable: result.cacheable,
+    });
     return result.manifests;
   }
 }

@@ -86,13 +86,18 @@ type Key = `${'GitRepository' | 'Application' | 'Receiver'}/${string}/${string}`
 
 /**
  * What the watch caches keep of an object: everything but kubectl's last-applied copy and the
- * managed-fields entries of other managers. Cairn's own entry stays: the "unchanged" decision
- * reads it (ADR 6). Most of a cached Deployment's bytes are other managers' field sets.
+ * managed-fields entries of other managers. Cairn's own entry stays on applied objects: the
+ * "unchanged" decision reads it (ADR 6). Most of a cached Deployment's bytes are other managers' field sets.
  */
 export function keepWhatReconcilesNeed(object: KubeObject, fieldManager: string): KubeObject {
   const trimmed = dropLastApplied(object);
   const managed = trimmed.metadata.managedFields as { manager?: string }[] | undefined;
   if (!managed) return trimmed;
+  // Cairn's own objects are read for their spec and status only.
+  if (object.apiVersion === API_VERSION) {
+    const { managedFields: _dropped, ...metadata } = trimmed.metadata;
+    return { ...trimmed, metadata };
+  }
   const own = managed.filter((m) => m.manager === fieldManager || m.manager === STATUS_MANAGER);
   return own.length === managed.length
     ? trimmed
@@ -104,6 +109,20 @@ function keyOf(
   obj: { metadata: { namespace?: string; name?: string } },
 ): Key {
   return `${kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
+}
+
+/** Whether a file among `changed` (paths from the repository root) lies under an Application's path. */
+export function touches(changed: readonly string[], path: string): boolean {
+  const folder = path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+  if (folder === '' || folder === '.') return changed.length > 0;
+  return changed.some((file) => file.startsWith(`${folder}/`));
+}
+
+/** `a` is a later version of the same object than `b` (resourceVersions compared as the numbers etcd gives). */
+function newerThan(a: KubeObject, b: KubeObject): boolean {
+  const x = a.metadata.resourceVersion ?? '';
+  const y = b.metadata.resourceVersion ?? '';
+  return /^\d+$/.test(x) && /^\d+$/.test(y) && BigInt(x) > BigInt(y) && a.metadata.uid === b.metadata.uid;
 }
 
 function parse(key: Key): { kind: string; namespace: string; name: string } {
@@ -136,6 +155,13 @@ export class Controller {
       logger: this.#log,
       transform: (o) => keepWhatReconcilesNeed(o, options.fieldManager),
     });
+    this.metrics.registry.counterFunc(
+      {
+        name: 'cairn_api_requests_total',
+        help: 'Requests sent to the Kubernetes API server, watches included.',
+      },
+      () => client.requestCount,
+    );
     this.#mirrors = new GitMirrors({
       ...defaultMirrorOptions(),
       ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
@@ -253,7 +279,10 @@ export class Controller {
     const unsubscribe = [
       repos.onEvent((e) => this.#onGitRepository(e)),
       apps.onEvent((e) => this.#onApplication(e)),
-      receivers.onEvent((e) => e.type !== 'DELETED' && queue.add(keyOf('Receiver', e.object))),
+      receivers.onEvent((e) => {
+        this.#caughtUp('Receiver', e);
+        if (e.type !== 'DELETED') queue.add(keyOf('Receiver', e.object), { first: true });
+      }),
     ];
     await Promise.all([repos.start(), apps.start()]);
     for (const r of repos.list()) queue.add(keyOf('GitRepository', r));
@@ -274,27 +303,32 @@ export class Controller {
 
   // Events -----------------------------------------------------------------------------------
 
+  /** Drops what #fresh kept of an object once the cache holds that write (or a later one). */
+  #caughtUp(kind: string, e: InformerEvent): void {
+    const key = `${kind}/${e.object.metadata.namespace}/${e.object.metadata.name}`;
+    const written = this.#written.get(key);
+    if (!written) return;
+    if (e.type === 'DELETED' || !newerThan(written, e.object)) this.#written.delete(key);
+  }
+
   #onGitRepository(e: InformerEvent<GitRepository>): void {
+    this.#caughtUp('GitRepository', e);
     const { object: repo, previous } = e;
     const specChanged =
       !previous ||
       previous.metadata.generation !== repo.metadata.generation ||
       previous.metadata.annotations?.[REQUESTED_AT_ANNOTATION] !==
         repo.metadata.annotations?.[REQUESTED_AT_ANNOTATION];
-    if (e.type !== 'DELETED' && specChanged) this.#queue?.add(keyOf('GitRepository', repo));
+    // A fetch someone asked for (a webhook, a new spec) goes ahead of routine work: every
+    // Application of the repository waits on it.
+    if (e.type !== 'DELETED' && specChanged) this.#queue?.add(keyOf('GitRepository', repo), { first: true });
     if (e.type === 'DELETED' || previous?.status?.artifact?.commit !== repo.status?.artifact?.commit) {
-      for (const app of this.#informer<Application>('Application').list()) {
-        const ref = app.spec.source.repositoryRef;
-        if (
-          ref.name === repo.metadata.name &&
-          (ref.namespace ?? app.metadata.namespace) === repo.metadata.namespace
-        )
-          this.#queue?.add(keyOf('Application', app));
-      }
+      for (const app of this.#applicationsOf(repo)) this.#queue?.add(keyOf('Application', app));
     }
   }
 
   #onApplication(e: InformerEvent<Application>): void {
+    this.#caughtUp('Application', e);
     const { object: app, previous } = e;
     const changed =
       !previous ||
@@ -306,7 +340,8 @@ export class Controller {
       this.#reconciler?.forget(app);
       this.metrics.removeApplication(app.metadata.namespace ?? '', app.metadata.name ?? '');
     } else if (changed) {
-      this.#queue?.add(keyOf('Application', app));
+      // A new spec, a requested sync or a deletion: someone is waiting for it.
+      this.#queue?.add(keyOf('Application', app), { first: true });
     }
     // Readiness moved: whoever depends on this Application may proceed (or must wait).
     const ready = (a?: Application) => a?.status?.conditions?.find((c) => c.type === 'Ready')?.status;
@@ -436,16 +471,7 @@ export class Controller {
     const key = `${kind}/${cached.metadata.namespace}/${cached.metadata.name}`;
     const written = this.#written.get(key);
     if (!written) return cached;
-    const a = cached.metadata.resourceVersion ?? '';
-    const b = written.metadata.resourceVersion ?? '';
-    if (
-      /^\d+$/.test(a) &&
-      /^\d+$/.test(b) &&
-      BigInt(a) < BigInt(b) &&
-      cached.metadata.uid === written.metadata.uid
-    ) {
-      return { ...cached, status: written.status };
-    }
+    if (newerThan(written, cached)) return { ...cached, status: written.status };
     this.#written.delete(key); // the cache has caught up
     return cached;
   }
@@ -466,12 +492,41 @@ export class Controller {
       outcome.error ? FetchResult.Error : FetchResult.Success,
       (performance.now() - started) / 1000,
     );
+    const previous = repo.status?.artifact?.commit;
     await this.#writeStatus(repo, 'GitRepository', outcome.status);
-    if (outcome.newCommit)
+    if (outcome.newCommit) {
       this.#log.info('new revision', { repository: `${namespace}/${name}`, commit: outcome.newCommit });
+      if (previous) await this.#prioritiseChanged(repo, previous, outcome.newCommit);
+    }
     if (outcome.error && outcome.requeueAfterMs === undefined)
       throw new Error(`GitRepository/${namespace}/${name}: ${outcome.error}`);
     return outcome.requeueAfterMs !== undefined ? { requeueAfterMs: outcome.requeueAfterMs } : undefined;
+  }
+
+  /**
+   * A new commit makes every Application of its repository look again (the status event does
+   * that, in turn). Those whose folder the commit touched go first, so a push to one folder of a
+   * thousand is applied in the time of one reconcile, not a thousand.
+   */
+  async #prioritiseChanged(repo: GitRepository, from: string, to: string): Promise<void> {
+    const changed = await this.#mirrors.changedPaths(repo.spec.url, from, to);
+    if (!changed || changed.length === 0) return;
+    for (const app of this.#applicationsOf(repo)) {
+      if (touches(changed, app.spec.source.path))
+        this.#queue?.add(keyOf('Application', app), { first: true });
+    }
+  }
+
+  #applicationsOf(repo: GitRepository): Application[] {
+    return this.#informer<Application>('Application')
+      .list()
+      .filter((app) => {
+        const ref = app.spec.source.repositoryRef;
+        return (
+          ref.name === repo.metadata.name &&
+          (ref.namespace ?? app.metadata.namespace) === repo.metadata.namespace
+        );
+      });
   }
 
   async #reconcileApplication(namespace: string, name: string): Promise<{ requeueAfterMs?: number } | void> {

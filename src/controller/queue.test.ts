@@ -309,6 +309,25 @@ test('keys are served first in, first out: a hot key does not starve the others'
   assert.equal(keys().filter((k) => k !== 'hot').length, 5, 'every other key ran once');
 });
 
+test('keys added with first go ahead of the others, a waiting key moves up, a running one comes back first', async () => {
+  const { queue, clock } = newQueue();
+  const { handler, keys } = recorder(clock, () => sleep(clock, 10));
+  for (const key of ['a', 'b', 'c', 'd']) queue.add(key);
+  const running = queue.run(1, handler);
+  await clock.advance(5); // a runs
+  queue.add('x', { first: true });
+  queue.add('c', { first: true }); // waiting: moves up, behind x
+  queue.add('a', { first: true }); // running: handled again, ahead of b and d
+  assert.equal(queue.depth, 4, 'x, c, b, d wait; a waits for its run to end');
+  queue.add('b'); // already waiting: stays where it is
+  await clock.advance(100);
+  const stopped = queue.shutdown();
+  await clock.advance(10);
+  await stopped;
+  await running;
+  assert.deepEqual(keys(), ['a', 'x', 'c', 'a', 'b', 'd']);
+});
+
 test('metrics: depth, adds, retries and how long keys waited and ran', async () => {
   const depths: number[] = [];
   const retries: [string, number][] = [];

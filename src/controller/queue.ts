@@ -114,12 +114,15 @@ export interface ShutdownResult {
 /**
  * A keyed work queue. A key waits at most once: adding a waiting key again changes nothing, and a
  * key added while it is being handled is handled once more after the current run ends. Keys are
- * served first in, first out, so a key that is added again and again goes to the back each time.
+ * served first in, first out, so a key that is added again and again goes to the back each time;
+ * keys added with `first` are served before all others, first in, first out among themselves.
  */
 export class WorkQueue<K extends string> {
   readonly #options: WorkQueueOptions<K>;
   /** Keys ready for a worker, in arrival order (a Set keeps insertion order and removes in O(1)). */
   readonly #ready = new Set<K>();
+  /** Keys ready and asked for first: served before every key in #ready. */
+  readonly #urgent = new Set<K>();
   /**
    * Keys that must be handled (again), with when they were added: in #ready, or waiting for their
    * current run to end.
@@ -127,6 +130,8 @@ export class WorkQueue<K extends string> {
   readonly #dirty = new Map<K, number>();
   /** Keys being handled. */
   readonly #processing = new Set<K>();
+  /** Keys being handled that were added again with `first`. */
+  readonly #urgentAfterRun = new Set<K>();
   readonly #delayed = new Map<K, { at: number; timer: unknown }>();
   readonly #failures = new Map<K, number>();
   readonly #abort = new AbortController();
@@ -145,7 +150,7 @@ export class WorkQueue<K extends string> {
 
   /** Keys ready and waiting for a worker. */
   get depth(): number {
-    return this.#ready.size;
+    return this.#ready.size + this.#urgent.size;
   }
 
   /** Keys being handled right now. */
@@ -163,13 +168,30 @@ export class WorkQueue<K extends string> {
     return this.#failures.get(key) ?? 0;
   }
 
-  /** Asks for `key` to be handled. Ignored after shutdown. */
-  add(key: K): void {
-    if (this.#stopping || this.#dirty.has(key)) return;
+  /**
+   * Asks for `key` to be handled. Ignored after shutdown. `first` puts it ahead of every key
+   * added without it (a key already waiting moves up): a change someone is waiting for should
+   * not queue behind a thousand routine looks.
+   */
+  add(key: K, options: { first?: boolean } = {}): void {
+    if (this.#stopping) return;
+    if (this.#dirty.has(key)) {
+      if (options.first && this.#ready.delete(key)) {
+        this.#urgent.add(key);
+        this.#dispatch();
+      } else if (options.first && this.#processing.has(key)) {
+        this.#urgentAfterRun.add(key);
+      }
+      return;
+    }
     this.#dirty.set(key, this.#options.clock.now());
     this.#options.metrics.added?.(key);
-    if (this.#processing.has(key)) return; // queued again when its current run ends
-    this.#ready.add(key);
+    if (this.#processing.has(key)) {
+      // queued again when its current run ends
+      if (options.first) this.#urgentAfterRun.add(key);
+      return;
+    }
+    (options.first ? this.#urgent : this.#ready).add(key);
     this.#depthChanged();
     this.#dispatch();
   }
@@ -236,8 +258,10 @@ export class WorkQueue<K extends string> {
     this.#stopping = true;
     for (const { timer } of this.#delayed.values()) clock.clearTimeout(timer);
     this.#delayed.clear();
-    const hadWaiting = this.#ready.size > 0;
+    const hadWaiting = this.depth > 0;
     this.#ready.clear();
+    this.#urgent.clear();
+    this.#urgentAfterRun.clear();
     this.#dirty.clear();
     if (hadWaiting) this.#depthChanged();
 
@@ -260,9 +284,10 @@ export class WorkQueue<K extends string> {
 
   #dispatch(): void {
     if (!this.#handler || this.#stopping) return;
-    while (this.#processing.size < this.#concurrency && this.#ready.size > 0) {
-      const key = this.#ready.values().next().value as K;
-      this.#ready.delete(key);
+    while (this.#processing.size < this.#concurrency && this.depth > 0) {
+      const from = this.#urgent.size > 0 ? this.#urgent : this.#ready;
+      const key = from.values().next().value as K;
+      from.delete(key);
       const queuedAt = this.#dirty.get(key) ?? this.#options.clock.now();
       this.#dirty.delete(key);
       this.#processing.add(key);
@@ -299,14 +324,15 @@ export class WorkQueue<K extends string> {
       if (this.#processing.size === 0) this.#drained?.();
       return;
     }
+    const urgent = this.#urgentAfterRun.delete(key);
     if (this.#dirty.has(key)) {
-      this.#ready.add(key);
+      (urgent ? this.#urgent : this.#ready).add(key);
       this.#depthChanged();
     }
     this.#dispatch();
   }
 
   #depthChanged(): void {
-    this.#options.metrics.depth?.(this.#ready.size);
+    this.#options.metrics.depth?.(this.depth);
   }
 }

@@ -186,6 +186,7 @@ export class Renderer {
       manifests: found.manifests,
       digest,
       files: sortedPaths(files),
+      cacheable,
       warnings: found.warnings,
     });
     if (cacheable) this.#cache.set(digest, result);

@@ -138,5 +138,10 @@ export interface RenderResult {
   digest: string;
   /** Repository-relative files the render read, sorted. */
   files: string[];
+  /**
+   * The result depends on nothing but `files` (and the options): no remote base, no chart
+   * dependency to fetch. Such a result stays valid for any commit that leaves those files alone.
+   */
+  cacheable: boolean;
   warnings: RenderWarning[];
 }

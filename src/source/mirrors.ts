@@ -132,6 +132,8 @@ export class GitMirrors {
   readonly options: MirrorOptions;
   readonly #cacheDir: string;
   readonly #locks = new Map<string, Promise<void>>();
+  /** Recent changedPaths answers, oldest first. */
+  readonly #changes = new Map<string, Promise<string[] | undefined>>();
   #ready: Promise<void> | undefined;
 
   constructor(options: MirrorOptions) {
@@ -148,6 +150,61 @@ export class GitMirrors {
     if (!/^[0-9a-f]{40}$/.test(commit)) return undefined;
     const dir = join(this.#dir('trees'), commit);
     return (await isDirectory(dir)) ? dir : undefined;
+  }
+
+  /**
+   * The paths of files that differ between two commits the mirror of `url` holds, without
+   * contacting the remote; undefined when either commit or the mirror is missing. Cheap: it
+   * compares trees, so a commit that touched one folder of a thousand costs one folder's worth.
+   */
+  changedPaths(url: string, from: string, to: string): Promise<string[] | undefined> {
+    // Every Application of a repository asks the same question after a push: answer it once.
+    const key = `${url} ${from} ${to}`;
+    let answer = this.#changes.get(key);
+    if (!answer) {
+      answer = this.#diffTrees(url, from, to);
+      this.#changes.set(key, answer);
+      if (this.#changes.size > 32) this.#changes.delete(this.#changes.keys().next().value!);
+      // A missing mirror or commit may be there next time.
+      void answer.then((paths) => paths === undefined && this.#changes.delete(key));
+    }
+    return answer;
+  }
+
+  async #diffTrees(url: string, from: string, to: string): Promise<string[] | undefined> {
+    if (!/^[0-9a-f]{40}$/.test(from) || !/^[0-9a-f]{40}$/.test(to)) return undefined;
+    const mirror = this.mirrorPath(url);
+    if (!(await isDirectory(mirror))) return undefined;
+    try {
+      const out = await runGit({
+        git: this.options.git,
+        args: [
+          ...gitConfigArgs(this.options.allowFile),
+          '--git-dir',
+          mirror,
+          'diff-tree',
+          '-r',
+          '-z',
+          '--name-only',
+          '--no-renames',
+          from,
+          to,
+        ],
+        cwd: this.#dir('home'),
+        env: gitEnvironment({
+          home: this.#dir('home'),
+          allowed: [],
+          inherited: this.options.env,
+          connectTimeoutS: 1,
+        }),
+        timeoutMs: this.options.commandTimeoutMs,
+        secrets: [],
+      });
+      return out.split('\0').filter(Boolean);
+    } catch (e) {
+      if (e instanceof GitCommandError) return undefined;
+      throw e;
+    }
   }
 
   mirrorPath(url: string): string {

@@ -314,3 +314,20 @@ test('a git repository around the cache folder does not configure the git that C
   const { mirrors } = await newMirrors(t, { cacheDir: join(outer, 'cache') });
   assert.equal((await mirrors.fetch({ url, ref: { branch: 'main' } })).commit, sha);
 });
+
+test('changedPaths lists the files two commits differ in, from the mirror alone', async (t) => {
+  const { http } = await gitServers();
+  const name = uniqueName('changed');
+  await createBareRepo(http.root, name);
+  const url = http.url(name);
+  const work = await workTree(t);
+  const first = await commit(work, { 'a/one.yaml': '1\n', 'b/two.yaml': '2\n', 'c/three.yaml': '3\n' });
+  const second = await commit(work, { 'b/two.yaml': '22\n', 'd/four.yaml': '4\n' });
+  await push(work, url, ['main']);
+  const { mirrors } = await newMirrors(t);
+  assert.equal(await mirrors.changedPaths(url, first, second), undefined, 'no mirror yet');
+  await mirrors.fetch({ url, ref: { branch: 'main' } });
+  assert.deepEqual(await mirrors.changedPaths(url, first, second), ['b/two.yaml', 'd/four.yaml']);
+  assert.deepEqual(await mirrors.changedPaths(url, second, second), []);
+  assert.equal(await mirrors.changedPaths(url, first, '0'.repeat(40)), undefined, 'unknown commit');
+});
