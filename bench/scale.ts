@@ -284,7 +284,11 @@ async function untilAvailable(
  * set up as the one Cairn is measured on. Nothing else runs meanwhile.
  */
 async function ceiling(count: number, log: (l: string) => void): Promise<Ceiling> {
-  const plane = await ControlPlane.up({ name: `bench-ceiling-${count}`, ...PLANE }, log);
+  // Room for both sets of pods; otherwise the same flags as the plane Cairn is measured on.
+  const plane = await ControlPlane.up(
+    { name: `bench-ceiling-${count}`, ...PLANE, podsPerNode: 2 * PLANE.podsPerNode },
+    log,
+  );
   const client = await plane.client();
   const work = await mkdtemp(join(tmpdir(), 'cairn-bench-ceiling-'));
   try {
