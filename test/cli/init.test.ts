@@ -10,7 +10,7 @@ import { API_VERSION, type Application } from '../../src/api/types.ts';
 import type { KubeObject } from '../../src/cluster/objects.ts';
 import { installCrds, releaseFinalizers, startController } from '../harness/cairn.ts';
 import { commitFolder, createBareRepo } from '../harness/git-server.ts';
-import { gitServers, newNamespace, uniqueName, waitUntil, withCluster } from '../harness/index.ts';
+import { git, gitServers, newNamespace, uniqueName, waitUntil, withCluster } from '../harness/index.ts';
 import { assertGolden, runCairn } from './helpers.ts';
 
 const ENVS = ['dev', 'staging', 'production'];
@@ -136,4 +136,29 @@ test('init, commit, apply apps/: every environment becomes Synced and Healthy wi
     assert.deepEqual(d.spec.template.spec.containers[0]!.env, [{ name: 'ENVIRONMENT', value: env }]);
     assert.equal(d.metadata.labels?.['app.kubernetes.io/instance'], `${name}-${env}`);
   }
+
+  // The environments' differences, seen from a working copy: staging's folder against production.
+  await git(['init', '--quiet'], { cwd: dir });
+  const diff = (local: string) =>
+    runCairn(['app', 'diff', `${name}-production`, '-n', ns, '--local', join(dir, local), '-o', 'json'], {
+      kubeconfig,
+    });
+  const same = await diff('environments/production');
+  assert.equal(same.code, 0, same.stderr);
+  assert.equal((JSON.parse(same.stdout) as { changed: boolean }).changed, false);
+  const other = await diff('environments/staging');
+  assert.equal(other.code, 1, other.stderr);
+  const view = JSON.parse(other.stdout) as {
+    revision: string;
+    objects: { name: string; change: string; patch: string }[];
+  };
+  assert.equal(view.revision, 'local');
+  const changed = view.objects.filter((o) => o.change !== 'none');
+  assert.deepEqual(
+    changed.map((o) => o.name),
+    [`Service/${name}-production/${name}`, `Deployment/${name}-production/${name}`],
+    'the instance label of both, and the replicas and environment of the Deployment',
+  );
+  assert.match(changed[1]!.patch, /-\s+replicas: 3\n\+\s+replicas: 2/);
+  assert.match(changed[1]!.patch, /-\s+value: production\n\+\s+value: staging/);
 });

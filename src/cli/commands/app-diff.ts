@@ -1,7 +1,7 @@
 // `cairn app diff`: what a sync of an Application would change in the cluster, from its source at
 // the branch head, at its pin, at --revision, or from a local folder (--local) for uncommitted work.
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Application, GitRepository } from '../../api/types.ts';
 import { diffApplication } from '../../apply/diff.ts';
 import { MemoryInventoryStore } from '../../apply/inventory-store.ts';
@@ -71,6 +71,34 @@ export async function checkout(
   throw lastError;
 }
 
+/** The working copy `folder` is in: the nearest folder above it (or itself) holding `.git`. */
+async function workingCopyRoot(folder: string): Promise<string | undefined> {
+  for (let dir = folder; ; dir = dirname(dir)) {
+    if (await stat(join(dir, '.git')).catch(() => undefined)) return dir;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * The root to render from and the Application's path inside it, for `--local FOLDER`: the folder
+ * is the Application's path in a working copy, whose root is given (--local-repo-root) or found
+ * (the nearest `.git`), so an overlay's `../../base` resolves as it does in the repository.
+ */
+async function localSource(
+  folder: string,
+  repoRoot: string | undefined,
+): Promise<{ root: string; path: string }> {
+  if (!(await stat(folder).catch(() => undefined))?.isDirectory())
+    throw new UsageError(`--local ${folder}: not a folder`);
+  const root = repoRoot ?? (await workingCopyRoot(folder)) ?? folder;
+  if (!(await stat(root).catch(() => undefined))?.isDirectory())
+    throw new UsageError(`--local-repo-root ${root}: not a folder`);
+  const path = relative(root, folder);
+  if (path.startsWith('..') || path.startsWith(sep))
+    throw new UsageError(`--local ${folder} is not inside --local-repo-root ${root}`);
+  return { root, path: path === '' ? '.' : path.split(sep).join('/') };
+}
+
 /** What `cairn app diff -o json` prints and the API's diff answers: one shape for both. */
 export interface ApplicationDiffView {
   application: string;
@@ -119,15 +147,18 @@ export async function applicationDiff(
 export const appDiff: Command = {
   name: 'diff',
   summary: 'show what a sync would change: the live objects against Git, a commit, or a local folder',
-  usage: 'cairn app diff NAME [--revision REF | --local PATH] [--allow-http] [-n NS] [-o json|yaml]',
+  usage:
+    'cairn app diff NAME [--revision REF | --local PATH [--local-repo-root DIR]] [--allow-http] [-n NS] [-o json|yaml]',
   description:
     'Renders the Application as the controller does (its source path, renderer and Helm values) and compares a\n' +
     'server-side dry run with the live objects. By default the source is at the pinned commit or the branch head;\n' +
-    "--revision takes a commit, branch or tag; --local renders a folder (the Application's path in a working copy).\n" +
+    "--revision takes a commit, branch or tag; --local renders a folder as the Application's path in a working copy\n" +
+    'whose root is the nearest folder holding .git, or --local-repo-root (so ../base references resolve).\n' +
     'Secret values are redacted. Exit code 0 when nothing would change, 1 when something would.',
   examples: [
     'cairn app diff shop -n shop',
     'cairn app diff shop --local ./deploy/shop',
+    'cairn app diff shop-production --local environments/staging   # what staging would change in production',
     'cairn app diff shop --revision 3f2a9c1e',
     'cairn app diff shop --revision release-1.4 -o json',
   ],
@@ -135,6 +166,7 @@ export const appDiff: Command = {
     ...GLOBAL_OPTIONS,
     revision: { type: 'string' },
     local: { type: 'string' },
+    'local-repo-root': { type: 'string' },
     'allow-http': { type: 'boolean' },
   },
   async run({ values, positionals }, io) {
@@ -142,6 +174,8 @@ export const appDiff: Command = {
     const name = oneName(positionals);
     if (values.local !== undefined && values.revision !== undefined)
       throw new UsageError('give --local or --revision, not both');
+    if (values['local-repo-root'] !== undefined && values.local === undefined)
+      throw new UsageError('--local-repo-root goes with --local');
     const { client, namespace } = await connect(values, io);
     try {
       const app = await getApplication(client, namespace, name);
@@ -149,12 +183,14 @@ export const appDiff: Command = {
       let revision: string;
       let rendered: Application = app;
       if (values.local !== undefined) {
-        root = resolve(io.cwd, values.local as string);
-        if (!(await stat(root).catch(() => undefined))?.isDirectory())
-          throw new UsageError(`--local ${String(values.local)}: not a folder`);
+        const repoRoot = values['local-repo-root'] as string | undefined;
+        const local = await localSource(
+          resolve(io.cwd, values.local as string),
+          repoRoot === undefined ? undefined : resolve(io.cwd, repoRoot),
+        );
+        root = local.root;
         revision = 'local';
-        // The folder is the Application's own path in a working copy.
-        rendered = { ...app, spec: { ...app.spec, source: { ...app.spec.source, path: '.' } } };
+        rendered = { ...app, spec: { ...app.spec, source: { ...app.spec.source, path: local.path } } };
       } else {
         const ref = app.spec.source.repositoryRef;
         const repo = await getRepository(client, ref.namespace ?? namespace, ref.name);
