@@ -68,7 +68,8 @@ function cliWrites(events: AuditEvent[], from: number, ns: string): AuditEvent[]
         e.userAgent === 'cairn' &&
         !e.requestURI?.includes('dryRun=') &&
         !e.requestURI?.includes('fieldManager=cairn-install') &&
-        (e.objectRef?.namespace === ns || clusterScoped.has(e.objectRef?.name ?? '')),
+        (e.objectRef?.namespace === ns ||
+          (e.objectRef?.namespace === undefined && clusterScoped.has(e.objectRef?.name ?? ''))),
     );
 }
 
