@@ -15,7 +15,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src/ src/
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --ignore-scripts
+COPY ui/ ui/
+RUN npx tsc -p tsconfig.build.json && npx vite build --config ui/vite.config.ts --logLevel warn \
+ && npm prune --omit=dev --ignore-scripts
 
 FROM node:24-bookworm-slim
 RUN apt-get update \

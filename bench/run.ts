@@ -9,8 +9,9 @@ import type { Measurement, Scenario } from './harness.ts';
 import { engineScenario } from './engine.ts';
 import { renderScenario } from './render.ts';
 import { scaleScenario } from './scale.ts';
+import { uiScenario } from './ui.ts';
 
-const SCENARIOS: Scenario[] = [renderScenario, engineScenario, scaleScenario];
+const SCENARIOS: Scenario[] = [renderScenario, engineScenario, scaleScenario, uiScenario];
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -1,17 +1,20 @@
 // npm run demo [-- --exit-when-healthy]: a private local control plane, a Git server holding
 // examples/, Cairn's CRDs, the controller as a local process, and one Application per example.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { API_VERSION, type Application } from '../src/api/types.ts';
 import type { KubeObject } from '../src/cluster/objects.ts';
+import { ADMIN_PASSWORD_KEY, hashPassword } from '../src/server/api/identity.ts';
 import { installCrds } from '../test/harness/cairn.ts';
 import { ControlPlane } from '../test/harness/controlplane.ts';
 import { GitHttpServer, commitFolder, createBareRepo } from '../test/harness/git-server.ts';
 import { freePort, waitUntil } from '../test/harness/processes.ts';
 import { REPO_ROOT } from '../test/harness/tools.ts';
+import { ensureUiBuilt } from '../test/ui/helpers.ts';
 
 const { values } = parseArgs({
   options: {
@@ -69,6 +72,47 @@ const controller = spawn(
 );
 controller.stderr.pipe(createWriteStream(log));
 
+// The web UI: the local admin (a password hash in a Secret) acts as a cluster-admin user.
+const password = randomBytes(9).toString('base64url');
+await client.apply({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name: 'cairn-admin', namespace: 'cairn-system' },
+  stringData: { [ADMIN_PASSWORD_KEY]: await hashPassword(password) },
+});
+await client.apply({
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRoleBinding',
+  metadata: { name: 'cairn-demo-admin' },
+  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+  subjects: [{ kind: 'User', name: 'cairn:demo-admin', apiGroup: 'rbac.authorization.k8s.io' }],
+});
+await ensureUiBuilt();
+const uiPort = await freePort();
+const uiLog = join(dir, 'server.log');
+const server = spawn(
+  process.execPath,
+  [
+    join(REPO_ROOT, 'bin', 'cairn.js'),
+    'server',
+    '--listen',
+    `127.0.0.1:${uiPort}`,
+    '-n',
+    'cairn-system',
+    '--admin-user',
+    'cairn:demo-admin',
+    '--badges',
+    '--cache-dir',
+    join(dir, 'server-cache'),
+    '--allow-http-git',
+  ],
+  {
+    env: { ...process.env, KUBECONFIG: plane.kubeconfig, PATH: `${plane.binPath}:${process.env.PATH}` },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  },
+);
+server.stderr.pipe(createWriteStream(uiLog));
+
 await client.apply({
   apiVersion: API_VERSION,
   kind: 'GitRepository',
@@ -103,6 +147,10 @@ const shutdown = async (code: number) => {
   say('Stopping the controller, the Git server and the control plane...');
   controller.kill('SIGTERM');
   await new Promise((r) => controller.once('exit', r));
+  if (server.exitCode === null) {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
   await git.stop();
   client.close();
   await plane.down();
@@ -143,6 +191,7 @@ say('\nEvery example is Synced and Healthy.');
 
 say(`
 What to try next:
+  Web UI: http://127.0.0.1:${uiPort}/ (log in as admin, password ${password}; log: ${uiLog})
   ${plane.env().split('\n').join('\n  ')}
   kubectl get applications -n cairn-system
   npx cairn app tree guestbook -n cairn-system --kubeconfig ${plane.kubeconfig}   # what it manages, as a tree

@@ -26,6 +26,7 @@ test('npm run demo brings every example to Synced and Healthy, then stops everyt
   assert.match(stdout, /Every example is Synced and Healthy\./);
   // Once healthy, it says what to try next: a tree, a drift to watch reverted, a commit to push.
   assert.match(stdout, /What to try next:/);
+  assert.match(stdout, /Web UI: http:\/\/127\.0\.0\.1:\d+\/ \(log in as admin, password \S+;/);
   assert.match(stdout, /cairn app tree guestbook -n cairn-system /);
   assert.match(stdout, /kubectl scale deployment guestbook -n guestbook --replicas=5 /);
   assert.match(stdout, /git clone http:\/\/127\.0\.0\.1:\d+\/examples\.git /);

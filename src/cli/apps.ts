@@ -111,6 +111,18 @@ export async function requestReconcile(client: KubeClient, app: Application): Pr
   return at;
 }
 
+/** Asks the controller to fetch a GitRepository now (as a webhook would); resolves to the request's time. */
+export async function requestFetch(client: KubeClient, namespace: string, name: string): Promise<string> {
+  const at = new Date().toISOString();
+  await client.request('PATCH', await client.pathFor(repositoryRef(namespace, name)), {
+    body: { metadata: { annotations: { [REQUESTED_AT_ANNOTATION]: at } } },
+    contentType: 'application/merge-patch+json',
+    query: { fieldManager: CLI_FIELD_MANAGER },
+    subject: `GitRepository/${namespace}/${name}`,
+  });
+  return at;
+}
+
 // Why a handled request did not sync: the controller retries, but this request's answer is in.
 const FAILED_REASONS = new Set([
   'SyncFailed',

@@ -17,6 +17,7 @@ import { init } from './commands/init.ts';
 import { install } from './commands/install.ts';
 import { uninstall } from './commands/uninstall.ts';
 import { render } from './commands/render.ts';
+import { server } from './commands/server.ts';
 import { status } from './commands/status.ts';
 import { version } from './commands/version.ts';
 import { ExitCode, processIO, writeLine, type CliIO } from './io.ts';
@@ -31,6 +32,7 @@ export const COMMANDS: readonly Command[] = [
   apply,
   status,
   controller,
+  server,
   install,
   uninstall,
   check,

@@ -14,6 +14,8 @@ export interface KubeClientOptions {
   /** Per-request timeout in milliseconds (not for watches). */
   timeoutMs: number;
   userAgent: string;
+  /** Sent with every request, e.g. Impersonate-User and Impersonate-Group. */
+  headers?: Readonly<Record<string, string | readonly string[]>>;
 }
 
 export function defaultKubeClientOptions(): KubeClientOptions {
@@ -74,7 +76,8 @@ export interface ListOptions {
 export class KubeClient {
   readonly connection: ClusterConnection;
   readonly discovery: ApiDiscovery;
-  readonly #agent: Agent;
+  #agent: Agent;
+  #shared = false;
   readonly #options: KubeClientOptions;
   readonly #base: URL;
   #requests = 0;
@@ -109,7 +112,23 @@ export class KubeClient {
   }
 
   close(): void {
-    this.#agent.destroy();
+    if (!this.#shared) this.#agent.destroy();
+  }
+
+  /**
+   * A client acting as another person (Impersonate-User and Impersonate-Group) over this one's
+   * sockets and discovery, so the API server decides what they may do. Closing it closes nothing.
+   */
+  impersonating(user: string, groups: readonly string[]): KubeClient {
+    const other = new KubeClient(this.connection, {
+      ...this.#options,
+      headers: { ...this.#options.headers, 'Impersonate-User': user, 'Impersonate-Group': [...groups] },
+    });
+    other.#agent.destroy();
+    other.#agent = this.#agent;
+    other.#shared = true;
+    (other as { discovery: ApiDiscovery }).discovery = this.discovery;
+    return other;
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
@@ -255,10 +274,14 @@ export class KubeClient {
         : typeof options.body === 'string'
           ? options.body
           : JSON.stringify(options.body);
-    const headers: Record<string, string> = {
+    const headers: Record<string, string | string[]> = {
       Accept: 'application/json',
       'User-Agent': this.#options.userAgent,
     };
+    for (const [k, v] of Object.entries(this.#options.headers ?? {})) {
+      if (typeof v === 'string') headers[k] = v;
+      else if (v.length > 0) headers[k] = [...v];
+    }
     if (payload !== undefined) {
       headers['Content-Type'] = options.contentType ?? 'application/json';
       headers['Content-Length'] = String(Buffer.byteLength(payload));
