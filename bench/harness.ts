@@ -1,5 +1,10 @@
 // What every benchmark scenario shares: timing, CPU and memory sampling, results as data.
+import { execFile } from 'node:child_process';
+import { cp, mkdir, mkdtemp, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cpuUsage, memoryUsage } from 'node:process';
+import { promisify } from 'node:util';
 
 /** One measured figure. */
 export interface Measurement {
@@ -61,4 +66,32 @@ export async function throughput(
 
 export function rssMiB(): number {
   return memoryUsage().rss / (1024 * 1024);
+}
+
+/**
+ * `cairn` as the image runs it: the sources compiled to JavaScript (no type stripping at run
+ * time), in a folder of its own. Returns the path of its `bin/cairn.js`.
+ */
+export async function compiledCairn(repoRoot: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'cairn-bench-build-'));
+  await promisify(execFile)(
+    process.execPath,
+    [
+      join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      join(repoRoot, 'tsconfig.build.json'),
+      '--outDir',
+      join(dir, 'dist'),
+      '--declaration',
+      'false',
+      '--sourceMap',
+      'false',
+    ],
+    { maxBuffer: 16 << 20 },
+  );
+  await mkdir(join(dir, 'bin'));
+  await cp(join(repoRoot, 'bin', 'cairn.js'), join(dir, 'bin', 'cairn.js'));
+  await cp(join(repoRoot, 'package.json'), join(dir, 'package.json'));
+  await symlink(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
+  return join(dir, 'bin', 'cairn.js');
 }

@@ -9,10 +9,10 @@
 // CAIRN_BENCH_SIZES=1000 and CAIRN_BENCH_IDLE_MINUTES=2 choose the sizes and the idle time.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { API_VERSION, type Application } from '../src/api/types.ts';
 import type { KubeClient } from '../src/cluster/client.ts';
@@ -22,7 +22,7 @@ import { ControlPlane } from '../test/harness/controlplane.ts';
 import { GitHttpServer, createBareRepo, git, initAndCommit } from '../test/harness/git-server.ts';
 import { freePort, run, waitUntil } from '../test/harness/processes.ts';
 import { REPO_ROOT } from '../test/harness/tools.ts';
-import type { Measurement, Scenario } from './harness.ts';
+import { compiledCairn, type Measurement, type Scenario } from './harness.ts';
 import { OBJECTS_PER_APP, appObjects } from './workload.ts';
 
 const CONCURRENCY = 8;
@@ -97,13 +97,22 @@ interface Fleet {
   controller?: ChildProcess;
   port: number;
   cache: string;
+  /** The compiled `cairn` the controller runs from. */
+  cairn: string;
 }
 
+/**
+ * CAIRN_BENCH_PROFILE=DIR writes a CPU profile of each controller run into DIR (for the summary of
+ * where the time goes); CAIRN_BENCH_CONTROLLER_LOG=FILE appends its info-level log to FILE.
+ */
 function startController(fleet: Fleet): ChildProcess {
+  const profile = process.env.CAIRN_BENCH_PROFILE;
+  const logFile = process.env.CAIRN_BENCH_CONTROLLER_LOG;
   const child = spawn(
     process.execPath,
     [
-      join(REPO_ROOT, 'bin', 'cairn.js'),
+      ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
+      fleet.cairn,
       'controller',
       '--listen',
       `127.0.0.1:${fleet.port}`,
@@ -115,7 +124,7 @@ function startController(fleet: Fleet): ChildProcess {
       '--concurrency',
       String(CONCURRENCY),
       '--log-level',
-      'warn',
+      logFile ? 'info' : 'warn',
     ],
     {
       env: {
@@ -123,7 +132,11 @@ function startController(fleet: Fleet): ChildProcess {
         KUBECONFIG: fleet.plane.kubeconfig,
         PATH: `${fleet.plane.binPath}:${process.env.PATH}`,
       },
-      stdio: ['ignore', 'ignore', 'ignore'],
+      stdio: [
+        'ignore',
+        logFile ? openSync(logFile, 'a') : 'ignore',
+        logFile ? openSync(logFile, 'a') : 'ignore',
+      ],
     },
   );
   fleet.controller = child;
@@ -159,11 +172,11 @@ export const SCALE_SETTINGS = {
   scheduler: `qps ${PLANE.schedulerQps}, burst ${PLANE.schedulerQps * 2}`,
   nodes: `${PLANE.nodes} KWOK nodes, ${PLANE.podsPerNode} pods each`,
   'Cairn client': 'no QPS limit, up to 32 connections',
-  'Cairn controller': `--concurrency ${CONCURRENCY}, Application and GitRepository interval 1h, receiver webhook`,
+  'Cairn controller': `compiled to JavaScript as in the image; --concurrency ${CONCURRENCY}, Application and GitRepository interval 1h, receiver webhook`,
   'S0 client': `${CEILING_PARALLEL} server-side applies in flight`,
 };
 
-async function setUp(count: number, log: (l: string) => void): Promise<Fleet> {
+async function setUp(count: number, cairn: string, log: (l: string) => void): Promise<Fleet> {
   const plane = await ControlPlane.up({ name: `bench-scale-${count}`, ...PLANE }, log);
   const client = await plane.client();
   const work = await mkdtemp(join(tmpdir(), 'cairn-bench-scale-'));
@@ -224,7 +237,7 @@ async function setUp(count: number, log: (l: string) => void): Promise<Fleet> {
         },
       }),
   );
-  return { plane, client, git: gitServer, work, port: await freePort(), cache: join(work, 'cache') };
+  return { plane, client, git: gitServer, work, port: await freePort(), cache: join(work, 'cache'), cairn };
 }
 
 async function tearDown(fleet: Fleet): Promise<void> {
@@ -345,237 +358,251 @@ export const scaleScenario: Scenario = {
       : quick
         ? [100]
         : [100, 300, 1000];
-    for (const count of sizes) {
-      const last = count === sizes.at(-1);
-      const objects = count * OBJECTS_PER_APP;
-      const s0 = await ceiling(count, log);
-      out.push(
-        {
-          scenario: 'scale',
-          name: `S0 parallel server-side apply, ${count} apps (${objects} objects)`,
-          value: s0.healthy,
-          unit: 's',
-          note: `to available; applied in ${s0.applied.toFixed(1)} s (${(objects / s0.applied).toFixed(0)} objects/s), ${s0.requests} requests`,
-        },
-        {
-          scenario: 'scale',
-          name: `S0 kubectl apply --server-side, ${count} apps`,
-          value: s0.kubectlHealthy,
-          unit: 's',
-          note: `to available; applied in ${s0.kubectlApplied.toFixed(1)} s (${(objects / s0.kubectlApplied).toFixed(0)} objects/s)`,
-        },
-      );
-      const fleet = await setUp(count, log);
-      try {
-        // S1: from the controller's start until every Application is Synced and Healthy.
-        const started = performance.now();
-        const child = startController(fleet);
-        await waitUntil(
-          `${count} Applications to be Synced and Healthy`,
-          async () => allSynced(await applications(fleet.client), count),
-          { timeoutMs: 30 * 60_000, intervalMs: 1000 },
-        );
-        const seconds = (performance.now() - started) / 1000;
-        const usage = processUsage(child.pid!);
-        const sent = await clientRequests(fleet.port);
-        const audited = await auditSince(fleet.plane.auditLog, 0);
-        log(`S1 ${count} applications: ${seconds.toFixed(1)} s`);
+    const cairn = await compiledCairn(REPO_ROOT);
+    try {
+      for (const count of sizes) {
+        const last = count === sizes.at(-1);
+        const objects = count * OBJECTS_PER_APP;
+        const s0 = await ceiling(count, log);
         out.push(
           {
             scenario: 'scale',
-            name: `S1 initial sync, ${count} apps (${objects} objects)`,
-            value: seconds,
+            name: `S0 parallel server-side apply, ${count} apps (${objects} objects)`,
+            value: s0.healthy,
             unit: 's',
-            note: `${(objects / seconds).toFixed(0)} objects/s to Synced and Healthy; controller ${usage.cpuSeconds.toFixed(1)} CPU-s, peak RSS ${usage.peakRssMiB.toFixed(0)} MiB; ${sent} API requests (audit log: ${audited.count.requests})`,
+            note: `to available; applied in ${s0.applied.toFixed(1)} s (${(objects / s0.applied).toFixed(0)} objects/s), ${s0.requests} requests`,
           },
           {
             scenario: 'scale',
-            name: `S1 against S0, ${count} apps`,
-            value: (s0.healthy / seconds) * 100,
-            unit: '%',
-            note: `objects/s to Healthy: Cairn ${(objects / seconds).toFixed(0)}, parallel apply ${(objects / s0.healthy).toFixed(0)}, kubectl ${(objects / s0.kubectlHealthy).toFixed(0)}`,
+            name: `S0 kubectl apply --server-side, ${count} apps`,
+            value: s0.kubectlHealthy,
+            unit: 's',
+            note: `to available; applied in ${s0.kubectlApplied.toFixed(1)} s (${(objects / s0.kubectlApplied).toFixed(0)} objects/s)`,
           },
         );
-        if (!last) continue;
-
-        // S2: nothing changes.
-        const idleMs = Number(process.env.CAIRN_BENCH_IDLE_MINUTES ?? (quick ? 2 : 10)) * 60_000;
-        await new Promise((r) => setTimeout(r, 20_000)); // let health settle first
-        const before = processUsage(child.pid!);
-        const auditStart = await auditLines(fleet.plane.auditLog);
-        await new Promise((r) => setTimeout(r, idleMs));
-        const after = processUsage(child.pid!);
-        const idle = await auditSince(fleet.plane.auditLog, auditStart);
-        const minutes = idleMs / 60_000;
-        out.push(
-          {
-            scenario: 'scale',
-            name: `S2 idle CPU, ${count} apps`,
-            value: ((after.cpuSeconds - before.cpuSeconds) / (idleMs / 1000)) * 1000,
-            unit: 'millicores',
-            note: `over ${minutes} min`,
-          },
-          { scenario: 'scale', name: `S2 idle RSS, ${count} apps`, value: after.rssMiB, unit: 'MiB' },
-          {
-            scenario: 'scale',
-            name: `S2 idle API requests, ${count} apps`,
-            value: idle.count.requests / minutes,
-            unit: 'requests/min',
-            note: `writes to managed objects or Cairn's resources: ${idle.count.writes}; Lease and Event writes: ${idle.count.leaseAndEventWrites}`,
-          },
-        );
-        log(
-          `S2 idle: ${(((after.cpuSeconds - before.cpuSeconds) / (idleMs / 1000)) * 1000).toFixed(1)} mCPU, ${after.rssMiB.toFixed(0)} MiB, ${idle.count.writes} writes`,
-        );
-
-        // S4: drift, an external scale until its revert, seen through a watch.
-        const drift: number[] = [];
-        for (let i = 0; i < (quick ? 20 : 100); i++) {
-          const ns = appName(i % count);
-          const path = await fleet.client.pathFor(
-            { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: ns },
-            'scale',
-          );
-          const t0 = performance.now();
-          await fleet.client.request('PATCH', path, {
-            body: { spec: { replicas: 3 } },
-            contentType: 'application/merge-patch+json',
-            query: { fieldManager: 'kubectl-scale' },
-          });
+        const fleet = await setUp(count, cairn, log);
+        try {
+          // S1: from the controller's start until every Application is Synced and Healthy.
+          const started = performance.now();
+          const child = startController(fleet);
           await waitUntil(
-            'the revert',
-            async () =>
-              (
-                await fleet.client.get<KubeObject & { spec: { replicas: number } }>({
-                  apiVersion: 'apps/v1',
-                  kind: 'Deployment',
-                  namespace: ns,
-                  name: ns,
-                })
-              ).spec.replicas === 2,
-            { timeoutMs: 60_000, intervalMs: 10 },
+            `${count} Applications to be Synced and Healthy`,
+            async () => allSynced(await applications(fleet.client), count),
+            { timeoutMs: 30 * 60_000, intervalMs: 1000 },
           );
-          drift.push(performance.now() - t0);
-        }
-        out.push(
-          {
-            scenario: 'scale',
-            name: 'S4 drift to revert, p50',
-            value: percentile(drift, 50),
-            unit: 'ms',
-            note: `${drift.length} samples, polled every 10 ms`,
-          },
-          { scenario: 'scale', name: 'S4 drift to revert, p95', value: percentile(drift, 95), unit: 'ms' },
-        );
-
-        // S5: push to applied through the webhook.
-        const receiver = await waitUntil(
-          'the Receiver path',
-          async () =>
-            (
-              await fleet.client.get<KubeObject & { status?: { webhookPath?: string } }>({
-                apiVersion: API_VERSION,
-                kind: 'Receiver',
-                namespace: 'cairn-system',
-                name: 'push',
-              })
-            ).status?.webhookPath,
-          { timeoutMs: 60_000 },
-        );
-        const clone = join(fleet.work, 'clone');
-        await git(['clone', '--quiet', fleet.git.url('fleet'), clone]);
-        const push: number[] = [];
-        for (let i = 0; i < (quick ? 10 : 50); i++) {
-          const app = appName(i % count);
-          const file = join(clone, app, 'objects.yaml');
-          await writeFile(
-            file,
-            (await readFile(file, 'utf8')).replace(/index: "0"|index: 0-\d+/, `index: 0-${i}`),
-          );
-          await git(
-            ['-c', 'user.name=b', '-c', 'user.email=b@cairn.dev', 'commit', '--quiet', '-am', `sample ${i}`],
-            { cwd: clone },
-          );
-          await git(['push', '--quiet', 'origin', 'HEAD:main'], { cwd: clone });
-          const t0 = performance.now();
-          const body = JSON.stringify({ ref: 'refs/heads/main' });
-          const res = await fetch(`http://127.0.0.1:${fleet.port}${receiver}`, {
-            method: 'POST',
-            body,
-            headers: {
-              'x-signature': `sha256=${createHmac('sha256', 'bench-hook-token').update(body).digest('hex')}`,
+          const seconds = (performance.now() - started) / 1000;
+          const usage = processUsage(child.pid!);
+          const sent = await clientRequests(fleet.port);
+          const audited = await auditSince(fleet.plane.auditLog, 0);
+          log(`S1 ${count} applications: ${seconds.toFixed(1)} s`);
+          out.push(
+            {
+              scenario: 'scale',
+              name: `S1 initial sync, ${count} apps (${objects} objects)`,
+              value: seconds,
+              unit: 's',
+              note: `${(objects / seconds).toFixed(0)} objects/s to Synced and Healthy; controller ${usage.cpuSeconds.toFixed(1)} CPU-s, peak RSS ${usage.peakRssMiB.toFixed(0)} MiB; ${sent} API requests (audit log: ${audited.count.requests})`,
             },
-          });
-          if (res.status !== 202) throw new Error(`webhook answered ${res.status}`);
-          await waitUntil(
-            'the pushed value',
+            {
+              scenario: 'scale',
+              name: `S1 against S0, ${count} apps`,
+              value: (s0.healthy / seconds) * 100,
+              unit: '%',
+              note: `objects/s to Healthy: Cairn ${(objects / seconds).toFixed(0)}, parallel apply ${(objects / s0.healthy).toFixed(0)}, kubectl ${(objects / s0.kubectlHealthy).toFixed(0)}`,
+            },
+          );
+          if (!last) continue;
+
+          // S2: nothing changes.
+          const idleMs = Number(process.env.CAIRN_BENCH_IDLE_MINUTES ?? (quick ? 2 : 10)) * 60_000;
+          await new Promise((r) => setTimeout(r, 20_000)); // let health settle first
+          const before = processUsage(child.pid!);
+          const auditStart = await auditLines(fleet.plane.auditLog);
+          await new Promise((r) => setTimeout(r, idleMs));
+          const after = processUsage(child.pid!);
+          const idle = await auditSince(fleet.plane.auditLog, auditStart);
+          const minutes = idleMs / 60_000;
+          out.push(
+            {
+              scenario: 'scale',
+              name: `S2 idle CPU, ${count} apps`,
+              value: ((after.cpuSeconds - before.cpuSeconds) / (idleMs / 1000)) * 1000,
+              unit: 'millicores',
+              note: `over ${minutes} min`,
+            },
+            { scenario: 'scale', name: `S2 idle RSS, ${count} apps`, value: after.rssMiB, unit: 'MiB' },
+            {
+              scenario: 'scale',
+              name: `S2 idle API requests, ${count} apps`,
+              value: idle.count.requests / minutes,
+              unit: 'requests/min',
+              note: `writes to managed objects or Cairn's resources: ${idle.count.writes}; Lease and Event writes: ${idle.count.leaseAndEventWrites}`,
+            },
+          );
+          log(
+            `S2 idle: ${(((after.cpuSeconds - before.cpuSeconds) / (idleMs / 1000)) * 1000).toFixed(1)} mCPU, ${after.rssMiB.toFixed(0)} MiB, ${idle.count.writes} writes`,
+          );
+
+          // S4: drift, an external scale until its revert, seen through a watch.
+          const drift: number[] = [];
+          for (let i = 0; i < (quick ? 20 : 100); i++) {
+            const ns = appName(i % count);
+            const path = await fleet.client.pathFor(
+              { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: ns },
+              'scale',
+            );
+            const t0 = performance.now();
+            await fleet.client.request('PATCH', path, {
+              body: { spec: { replicas: 3 } },
+              contentType: 'application/merge-patch+json',
+              query: { fieldManager: 'kubectl-scale' },
+            });
+            await waitUntil(
+              'the revert',
+              async () =>
+                (
+                  await fleet.client.get<KubeObject & { spec: { replicas: number } }>({
+                    apiVersion: 'apps/v1',
+                    kind: 'Deployment',
+                    namespace: ns,
+                    name: ns,
+                  })
+                ).spec.replicas === 2,
+              { timeoutMs: 60_000, intervalMs: 10 },
+            );
+            drift.push(performance.now() - t0);
+          }
+          out.push(
+            {
+              scenario: 'scale',
+              name: 'S4 drift to revert, p50',
+              value: percentile(drift, 50),
+              unit: 'ms',
+              note: `${drift.length} samples, polled every 10 ms`,
+            },
+            { scenario: 'scale', name: 'S4 drift to revert, p95', value: percentile(drift, 95), unit: 'ms' },
+          );
+
+          // S5: push to applied through the webhook.
+          const receiver = await waitUntil(
+            'the Receiver path',
             async () =>
               (
-                await fleet.client.get<KubeObject & { data?: Record<string, string> }>({
-                  apiVersion: 'v1',
-                  kind: 'ConfigMap',
-                  namespace: app,
-                  name: `${app}-config-0`,
+                await fleet.client.get<KubeObject & { status?: { webhookPath?: string } }>({
+                  apiVersion: API_VERSION,
+                  kind: 'Receiver',
+                  namespace: 'cairn-system',
+                  name: 'push',
                 })
-              ).data?.index === `0-${i}`,
-            { timeoutMs: 60_000, intervalMs: 10 },
+              ).status?.webhookPath,
+            { timeoutMs: 60_000 },
           );
-          push.push(performance.now() - t0);
-        }
-        out.push(
-          {
-            scenario: 'scale',
-            name: 'S5 push to applied, p50',
-            value: percentile(push, 50),
-            unit: 'ms',
-            note: `${push.length} samples, webhook to the object changed`,
-          },
-          { scenario: 'scale', name: 'S5 push to applied, p95', value: percentile(push, 95), unit: 'ms' },
-        );
+          const clone = join(fleet.work, 'clone');
+          await git(['clone', '--quiet', fleet.git.url('fleet'), clone]);
+          const push: number[] = [];
+          for (let i = 0; i < (quick ? 10 : 50); i++) {
+            const app = appName(i % count);
+            const file = join(clone, app, 'objects.yaml');
+            await writeFile(
+              file,
+              (await readFile(file, 'utf8')).replace(/index: "0"|index: 0-\d+/, `index: 0-${i}`),
+            );
+            await git(
+              [
+                '-c',
+                'user.name=b',
+                '-c',
+                'user.email=b@cairn.dev',
+                'commit',
+                '--quiet',
+                '-am',
+                `sample ${i}`,
+              ],
+              { cwd: clone },
+            );
+            await git(['push', '--quiet', 'origin', 'HEAD:main'], { cwd: clone });
+            const t0 = performance.now();
+            const body = JSON.stringify({ ref: 'refs/heads/main' });
+            const res = await fetch(`http://127.0.0.1:${fleet.port}${receiver}`, {
+              method: 'POST',
+              body,
+              headers: {
+                'x-signature': `sha256=${createHmac('sha256', 'bench-hook-token').update(body).digest('hex')}`,
+              },
+            });
+            if (res.status !== 202) throw new Error(`webhook answered ${res.status}`);
+            await waitUntil(
+              'the pushed value',
+              async () =>
+                (
+                  await fleet.client.get<KubeObject & { data?: Record<string, string> }>({
+                    apiVersion: 'v1',
+                    kind: 'ConfigMap',
+                    namespace: app,
+                    name: `${app}-config-0`,
+                  })
+                ).data?.index === `0-${i}`,
+              { timeoutMs: 60_000, intervalMs: 10 },
+            );
+            push.push(performance.now() - t0);
+          }
+          out.push(
+            {
+              scenario: 'scale',
+              name: 'S5 push to applied, p50',
+              value: percentile(push, 50),
+              unit: 'ms',
+              note: `${push.length} samples, webhook to the object changed`,
+            },
+            { scenario: 'scale', name: 'S5 push to applied, p95', value: percentile(push, 95), unit: 'ms' },
+          );
 
-        // S7: restart with nothing changed, once every Application has caught up with the last push.
-        const head = (await git(['rev-parse', 'HEAD'], { cwd: clone })).trim();
-        await waitUntil(
-          'every Application to be synced at the last push',
-          async () =>
-            (await applications(fleet.client)).every(
-              (a) => a.status?.sync?.revision === head && a.status?.sync?.status === 'Synced',
-            ),
-          { timeoutMs: 10 * 60_000, intervalMs: 1000 },
-        );
-        await new Promise((r) => setTimeout(r, 5000));
-        await stopController(fleet);
-        const restartAudit = await auditLines(fleet.plane.auditLog);
-        const t0 = performance.now();
-        startController(fleet);
-        await waitUntil(
-          'the restarted controller to be ready',
-          async () =>
-            (await fetch(`http://127.0.0.1:${fleet.port}/readyz`).catch(() => undefined))?.status === 200,
-          { timeoutMs: 120_000, intervalMs: 50 },
-        );
-        const ready = performance.now() - t0;
-        await new Promise((r) => setTimeout(r, 30_000)); // let it reconcile everything once
-        const restart = await auditSince(fleet.plane.auditLog, restartAudit);
-        out.push(
-          {
-            scenario: 'scale',
-            name: `S7 restart to ready, ${count} apps`,
-            value: ready / 1000,
-            unit: 's',
-            note: 'process start to /readyz 200 (caches synced)',
-          },
-          {
-            scenario: 'scale',
-            name: 'S7 writes after restart',
-            value: restart.count.writes,
-            unit: 'writes',
-            note: `to managed objects or Cairn's resources in 30 s ${JSON.stringify(restart.count.byKind)}; Lease and Event writes: ${restart.count.leaseAndEventWrites}`,
-          },
-        );
-      } finally {
-        await tearDown(fleet);
+          // S7: restart with nothing changed, once every Application has caught up with the last push.
+          const head = (await git(['rev-parse', 'HEAD'], { cwd: clone })).trim();
+          await waitUntil(
+            'every Application to be synced at the last push',
+            async () =>
+              (await applications(fleet.client)).every(
+                (a) => a.status?.sync?.revision === head && a.status?.sync?.status === 'Synced',
+              ),
+            { timeoutMs: 10 * 60_000, intervalMs: 1000 },
+          );
+          await new Promise((r) => setTimeout(r, 5000));
+          await stopController(fleet);
+          const restartAudit = await auditLines(fleet.plane.auditLog);
+          const t0 = performance.now();
+          startController(fleet);
+          await waitUntil(
+            'the restarted controller to be ready',
+            async () =>
+              (await fetch(`http://127.0.0.1:${fleet.port}/readyz`).catch(() => undefined))?.status === 200,
+            { timeoutMs: 120_000, intervalMs: 50 },
+          );
+          const ready = performance.now() - t0;
+          await new Promise((r) => setTimeout(r, 30_000)); // let it reconcile everything once
+          const restart = await auditSince(fleet.plane.auditLog, restartAudit);
+          out.push(
+            {
+              scenario: 'scale',
+              name: `S7 restart to ready, ${count} apps`,
+              value: ready / 1000,
+              unit: 's',
+              note: 'process start to /readyz 200 (caches synced)',
+            },
+            {
+              scenario: 'scale',
+              name: 'S7 writes after restart',
+              value: restart.count.writes,
+              unit: 'writes',
+              note: `to managed objects or Cairn's resources in 30 s ${JSON.stringify(restart.count.byKind)}; Lease and Event writes: ${restart.count.leaseAndEventWrites}`,
+            },
+          );
+        } finally {
+          await tearDown(fleet);
+        }
       }
+    } finally {
+      await rm(dirname(dirname(cairn)), { recursive: true, force: true });
     }
     return out;
   },

@@ -15,10 +15,10 @@ import { isNotFound, type KubeClient } from '../cluster/client.ts';
 import { SharedInformers, dropLastApplied, type Informer, type InformerEvent } from '../cluster/informer.ts';
 import { describeRef, type KubeObject } from '../cluster/objects.ts';
 import { resolveScopes } from '../apply/live.ts';
-import { canonicalJson } from '../plan/digest.ts';
 import { parseKey } from '../plan/inventory.ts';
 import { groupOf, objectKey } from '../plan/keys.ts';
-import { TRACKING_LABEL } from '../plan/metadata.ts';
+import { canonicalJson, compactFieldsV1 } from '../plan/digest.ts';
+import { DORA, TRACKING_LABEL } from '../plan/metadata.ts';
 import type { KindScope } from '../plan/plan.ts';
 import { compareForDelete } from '../plan/plan.ts';
 import { Renderer } from '../render/renderer.ts';
@@ -85,23 +85,67 @@ export function defaultControllerOptions(logger: Logger): ControllerOptions {
 type Key = `${'GitRepository' | 'Application' | 'Receiver'}/${string}/${string}`;
 
 /**
- * What the watch caches keep of an object: everything but kubectl's last-applied copy and the
- * managed-fields entries of other managers. Cairn's own entry stays on applied objects: the
- * "unchanged" decision reads it (ADR 6). Most of a cached Deployment's bytes are other managers' field sets.
+ * One copy of each string value that many cached objects repeat (a namespace, a commit, an
+ * Application's name): JSON parsing gives every object its own copy.
  */
-export function keepWhatReconcilesNeed(object: KubeObject, fieldManager: string): KubeObject {
-  const trimmed = dropLastApplied(object);
-  const managed = trimmed.metadata.managedFields as { manager?: string }[] | undefined;
-  if (!managed) return trimmed;
-  // Cairn's own objects are read for their spec and status only.
-  if (object.apiVersion === API_VERSION) {
-    const { managedFields: _dropped, ...metadata } = trimmed.metadata;
-    return { ...trimmed, metadata };
+export class StringPool {
+  readonly #values = new Map<string, string>();
+  readonly #limit: number;
+
+  constructor(limit = 100_000) {
+    this.#limit = limit;
   }
-  const own = managed.filter((m) => m.manager === fieldManager || m.manager === STATUS_MANAGER);
-  return own.length === managed.length
-    ? trimmed
-    : { ...trimmed, metadata: { ...trimmed.metadata, managedFields: own } };
+
+  intern<T extends string | undefined>(value: T): T {
+    if (value === undefined) return value;
+    const known = this.#values.get(value);
+    if (known !== undefined) return known as T;
+    if (this.#values.size >= this.#limit) this.#values.clear(); // a bound, not an eviction policy
+    this.#values.set(value, value);
+    return value;
+  }
+
+  get size(): number {
+    return this.#values.size;
+  }
+}
+
+/** Annotations whose values many objects share (the commit of a deployment). */
+const SHARED_ANNOTATIONS = new Set<string>([DORA.commitSha]);
+
+/**
+ * What the watch caches keep of an object: everything but kubectl's last-applied copy and the
+ * managed-fields entries of other managers. Cairn's own entry stays on applied objects, its field
+ * set as one JSON string: the "unchanged" decision reads it (ADR 6). Cairn's own kinds keep no
+ * managed fields. Repeated values (namespace, labels, the commit annotation) share one copy.
+ */
+export function keepWhatReconcilesNeed(
+  object: KubeObject,
+  fieldManager: string,
+  pool: StringPool = new StringPool(),
+): KubeObject {
+  const trimmed = dropLastApplied(object);
+  const { managedFields, ...rest } = trimmed.metadata;
+  const metadata: KubeObject['metadata'] = rest;
+  if (metadata.namespace !== undefined) metadata.namespace = pool.intern(metadata.namespace);
+  if (metadata.labels)
+    metadata.labels = Object.fromEntries(
+      Object.entries(metadata.labels).map(([k, v]) => [k, pool.intern(v)]),
+    );
+  if (metadata.annotations)
+    metadata.annotations = Object.fromEntries(
+      Object.entries(metadata.annotations).map(([k, v]) => [
+        k,
+        SHARED_ANNOTATIONS.has(k) ? pool.intern(v) : v,
+      ]),
+    );
+  const managed = managedFields as { manager?: string; fieldsV1?: unknown }[] | undefined;
+  if (managed && object.apiVersion !== API_VERSION) {
+    metadata.managedFields = managed
+      .filter((m) => m.manager === fieldManager || m.manager === STATUS_MANAGER)
+      .map(compactFieldsV1);
+  }
+  return { ...trimmed, metadata };
 }
 
 function keyOf(
@@ -146,6 +190,7 @@ export class Controller {
   readonly #scopes = new Map<string, KindScope | undefined>();
   readonly #managed = new Map<string, Informer>();
   readonly #written = new Map<string, KubeObject>();
+  readonly #strings = new StringPool();
 
   constructor(client: KubeClient, options: ControllerOptions) {
     this.#client = client;
@@ -153,7 +198,7 @@ export class Controller {
     this.#log = options.logger;
     this.#informers = new SharedInformers(client, {
       logger: this.#log,
-      transform: (o) => keepWhatReconcilesNeed(o, options.fieldManager),
+      transform: (o) => keepWhatReconcilesNeed(o, options.fieldManager, this.#strings),
     });
     this.metrics.registry.counterFunc(
       {

@@ -51,7 +51,22 @@ export function ownedFieldsDigest(
 ): string | undefined {
   const entries = (live.metadata.managedFields ?? []) as ManagedFieldsEntry[];
   const entry = entries.find((e) => e.manager === manager && e.operation === 'Apply' && !e.subresource);
-  return entry?.fieldsV1 === undefined
-    ? undefined
-    : sha256(canonicalJson(stripFieldsV1(entry.fieldsV1, ignoredPointers)));
+  if (entry?.fieldsV1 === undefined) return undefined;
+  // A watch cache may keep the field set as its canonical JSON (see compactFieldsV1).
+  if (typeof entry.fieldsV1 === 'string') {
+    if (ignoredPointers.length === 0) return sha256(entry.fieldsV1);
+    return sha256(canonicalJson(stripFieldsV1(JSON.parse(entry.fieldsV1), ignoredPointers)));
+  }
+  return sha256(canonicalJson(stripFieldsV1(entry.fieldsV1, ignoredPointers)));
+}
+
+/**
+ * A managed-fields entry with its field set as canonical JSON: one string instead of a tree of
+ * one empty object per field, which is most of what a watch cache holds of a small object.
+ * ownedFieldsDigest gives the same digest for both forms.
+ */
+export function compactFieldsV1<T extends { fieldsV1?: unknown }>(entry: T): T {
+  return entry.fieldsV1 === undefined || typeof entry.fieldsV1 === 'string'
+    ? entry
+    : { ...entry, fieldsV1: canonicalJson(entry.fieldsV1) };
 }

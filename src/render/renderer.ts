@@ -183,7 +183,9 @@ export class Renderer {
   ): RenderResult {
     const result = deepFreeze({
       renderer,
-      manifests: found.manifests,
+      // Copies: a parsed string may be a slice of the whole file or tool output it came from, and
+      // a cached result would keep all of that text alive.
+      manifests: found.manifests.map((m) => ({ ...m, object: structuredClone(m.object) })),
       digest,
       files: sortedPaths(files),
       cacheable,
