@@ -86,6 +86,9 @@ export const gitRepositoryStatus = s.object({
       ref: s.string({ description: 'The full ref followed, or the commit asked for.' }),
       commit: s.string(),
       revision: s.string({ description: 'ref@sha1:commit, as Flux writes it.' }),
+      subject: s.optional(
+        s.string({ description: "The commit message's subject line, cut at 200 characters." }),
+      ),
       lastUpdateTime: s.dateTime(),
     }),
   ),
@@ -192,6 +195,9 @@ const historyEntry = s.object({
   finishedAt: s.dateTime(),
   result: s.enumOf(['Succeeded', 'Failed'] as const),
   initiator: s.enumOf(['automated', 'self-heal', 'manual'] as const),
+  subject: s.optional(
+    s.string({ description: "The subject line of the revision's commit message, when known." }),
+  ),
   message: s.optional(s.string()),
 });
 

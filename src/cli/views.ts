@@ -144,12 +144,29 @@ export function applicationDetails(app: Application, o: ViewOptions): string {
   return lines.join('\n');
 }
 
+/** Characters of a commit subject in a narrow table; `-o wide` shows all of it. */
+const SUBJECT_COLUMN = 50;
+
+function cut(text: string, limit: number): string {
+  const chars = Array.from(text);
+  return chars.length > limit ? `${chars.slice(0, limit - 1).join('')}…` : text;
+}
+
 /** `cairn app history`: oldest first, as the ids grow. */
 export function historyTable(app: Application, o: ViewOptions): string {
   const entries = app.status?.history ?? [];
   const pinned = app.spec.source.pinnedRevision;
   const table = formatTable(
-    ['id', 'revision', 'initiator', 'result', 'finished', 'duration', ...(o.wide ? ['message'] : [])],
+    [
+      'id',
+      'revision',
+      'initiator',
+      'result',
+      'finished',
+      'duration',
+      'subject',
+      ...(o.wide ? ['message'] : []),
+    ],
     entries.map((e) => [
       String(e.id),
       o.wide ? e.revision : shortRevision(e.revision),
@@ -157,6 +174,7 @@ export function historyTable(app: Application, o: ViewOptions): string {
       paint(e.result, o.color),
       `${age(e.finishedAt, o.now)} ago`,
       `${Math.max(0, Math.round((Date.parse(e.finishedAt) - Date.parse(e.startedAt)) / 1000))}s`,
+      o.wide ? (e.subject ?? '') : cut(e.subject ?? '', SUBJECT_COLUMN),
       ...(o.wide ? [e.message ?? ''] : []),
     ]),
   );
@@ -238,6 +256,7 @@ export function sourceDetails(repo: GitRepository, apps: readonly Application[],
     ['Interval', `${repo.spec.interval}${repo.spec.suspend ? ', suspended' : ''}`],
     ['Credentials', repo.spec.secretRef ? `Secret ${repo.spec.secretRef.name}` : undefined],
     ['Revision', artifact?.revision],
+    ['Subject', artifact?.subject],
     ['Fetched', artifact ? `${age(artifact.lastUpdateTime, o.now)} ago` : undefined],
     ['Ready', ready ? `${paint(ready.status, o.color)} ${ready.reason}: ${ready.message}` : undefined],
   ]);

@@ -130,6 +130,22 @@ function isDrift(p: PlannedObject, inventory: Map<string, { digest: string }>): 
   return false;
 }
 
+/**
+ * The commit subject for a history entry: the repository's, when the entry is at its commit, or
+ * an earlier entry's at the same commit (a rollback to it).
+ */
+export function subjectOf(
+  commit: string,
+  artifact: NonNullable<GitRepository['status']>['artifact'],
+  history: readonly HistoryEntry[],
+): { subject?: string } {
+  const subject =
+    artifact?.commit === commit
+      ? artifact.subject
+      : history.findLast((h) => h.revision === commit && h.subject !== undefined)?.subject;
+  return subject === undefined ? {} : { subject };
+}
+
 export class ApplicationReconciler {
   readonly #deps: ApplicationDeps;
   readonly #renders = new Map<string, RenderMemo>();
@@ -302,6 +318,7 @@ export class ApplicationReconciler {
         finishedAt: this.#deps.now(),
         result: result.ok ? 'Succeeded' : 'Failed',
         initiator,
+        ...subjectOf(commit, artifact, history),
         ...(result.error ? { message: result.error.slice(0, 1000) } : {}),
       };
       status.history = [...history, entry].slice(-HISTORY_LIMIT);

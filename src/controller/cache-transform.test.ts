@@ -50,7 +50,7 @@ test('the cache keeps Cairn’s field set as one string, with the same owned-fie
   assert.equal(compactFieldsV1(managed[0]!), managed[0], 'compacting twice changes nothing');
 });
 
-test('repeated values share one string; Cairn’s own kinds keep no managed fields', () => {
+test('repeated values share one string; an Application keeps the entry of what applied it, not its status writes', () => {
   const pool = new StringPool();
   const a = keepWhatReconcilesNeed(configMap('a', 'd'.repeat(40)), 'cairn', pool);
   const b = keepWhatReconcilesNeed(configMap('b', 'd'.repeat(40)), 'cairn', pool);
@@ -61,7 +61,25 @@ test('repeated values share one string; Cairn’s own kinds keep no managed fiel
     'cairn',
     pool,
   );
-  assert.equal(app.metadata.managedFields, undefined);
+  assert.deepEqual(
+    (app.metadata.managedFields as { manager: string }[]).map((m) => m.manager),
+    ['cairn'],
+    'an Application applied by a parent Application keeps what the unchanged decision reads',
+  );
+  const statusOnly = keepWhatReconcilesNeed(
+    {
+      ...configMap('d', 'e'.repeat(40)),
+      metadata: {
+        name: 'd',
+        managedFields: [
+          { manager: 'cairn-controller', operation: 'Apply', subresource: 'status', fieldsV1: {} },
+        ],
+      },
+    },
+    'cairn',
+    pool,
+  );
+  assert.equal(statusOnly.metadata.managedFields, undefined);
   const bounded = new StringPool(2);
   for (const v of ['x', 'y', 'z']) bounded.intern(v);
   assert.ok(bounded.size <= 2);

@@ -115,9 +115,9 @@ const SHARED_ANNOTATIONS = new Set<string>([DORA.commitSha]);
 
 /**
  * What the watch caches keep of an object: everything but kubectl's last-applied copy and the
- * managed-fields entries of other managers. Cairn's own entry stays on applied objects, its field
- * set as one JSON string: the "unchanged" decision reads it (ADR 6). Cairn's own kinds keep no
- * managed fields. Repeated values (namespace, labels, the commit annotation) share one copy.
+ * managed-fields entries of other managers and of status writes. Cairn's own apply entry stays, its
+ * field set as one JSON string: the "unchanged" decision reads it (ADR 6). Repeated values
+ * (namespace, labels, the commit annotation) share one copy.
  */
 export function keepWhatReconcilesNeed(
   object: KubeObject,
@@ -139,12 +139,12 @@ export function keepWhatReconcilesNeed(
         SHARED_ANNOTATIONS.has(k) ? pool.intern(v) : v,
       ]),
     );
-  const managed = managedFields as { manager?: string; fieldsV1?: unknown }[] | undefined;
-  if (managed && object.apiVersion !== API_VERSION) {
-    metadata.managedFields = managed
-      .filter((m) => m.manager === fieldManager || m.manager === STATUS_MANAGER)
-      .map(compactFieldsV1);
-  }
+  const managed = managedFields as
+    { manager?: string; subresource?: string; fieldsV1?: unknown }[] | undefined;
+  // Only the entry the "unchanged" decision reads: what Cairn applied (an Application applied by
+  // another Application, as in bootstrap, included). Status writes leave no entry behind.
+  const own = managed?.filter((m) => m.manager === fieldManager && !m.subresource);
+  if (own && own.length > 0) metadata.managedFields = own.map(compactFieldsV1);
   return { ...trimmed, metadata };
 }
 

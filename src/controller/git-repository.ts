@@ -85,9 +85,11 @@ export async function reconcileGitRepository(
             ref: artifact.ref,
             commit: artifact.commit,
             revision: `${artifact.ref.replace(/^refs\/(heads|tags)\//, '')}@sha1:${artifact.commit}`,
+            subject: artifact.subject,
             lastUpdateTime: now,
           }
-        : status.artifact;
+        : // A status written before subjects were recorded gets one without moving lastUpdateTime.
+          { ...status.artifact, subject: artifact.subject };
     status.conditions = readiness(
       status.conditions,
       { state: 'ready', reason: Reason.Succeeded, message: `stored revision ${status.artifact.revision}` },

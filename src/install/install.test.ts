@@ -93,6 +93,19 @@ test('planUninstall: the self-managing Application never blocks; others block un
   );
   assert.equal(plain.deletes.at(-1)!.kind, 'CustomResourceDefinition', 'CRDs go last');
   assert.equal(plain.deletes[0]!.kind, 'Service', 'reverse install order');
+  assert.deepEqual(
+    plain.optional.map((r) => `${r.kind}/${r.name}`),
+    [
+      'Service/cairn-server',
+      'Deployment/cairn-server',
+      'RoleBinding/cairn-server',
+      'Role/cairn-server',
+      'ClusterRoleBinding/cairn-server',
+      'ClusterRole/cairn-server',
+      'ServiceAccount/cairn-server',
+    ],
+    'the server part, before the namespace it is in',
+  );
 
   const kept = planUninstall(apps, { ...defaultUninstallOptions(), keepCrds: true });
   assert.deepEqual(

@@ -1,7 +1,7 @@
 // `cairn uninstall`: remove what `cairn install` (or bootstrap) created, in reverse install order.
 // Applications decide whether that is safe: the plan is pure, the deletes are here.
 import { SELF_MANAGED_LABEL } from '../api/bootstrap.ts';
-import { installManifests } from '../api/install.ts';
+import { installManifests, serverManifests } from '../api/install.ts';
 import { API_VERSION, type Application } from '../api/types.ts';
 import { isNotFound, type KubeClient } from '../cluster/client.ts';
 import { UnknownKindError } from '../cluster/discovery.ts';
@@ -28,6 +28,8 @@ export interface UninstallPlan {
   applications: ObjectRef[];
   /** Install objects, in delete order. */
   deletes: ObjectRef[];
+  /** The optional server part (`--with-ui`), deleted first where it is installed, in delete order. */
+  optional: ObjectRef[];
 }
 
 const isSelfManaged = (app: KubeObject) => app.metadata.labels?.[SELF_MANAGED_LABEL] === 'true';
@@ -42,7 +44,8 @@ export function planUninstall(applications: readonly KubeObject[], options: Unin
     .filter((o) => !(options.keepCrds && o.kind === 'CustomResourceDefinition'))
     .map(refOf)
     .reverse();
-  return { blocking, applications: leaving.map(refOf), deletes };
+  const optional = serverManifests({ namespace: options.namespace }).map(refOf).reverse();
+  return { blocking, applications: leaving.map(refOf), deletes, optional };
 }
 
 export const DeleteResult = {
@@ -95,8 +98,13 @@ export async function uninstall(
     results.push({ ref, result });
     progress(ref, result);
   };
+  // What was never installed is not worth a line.
+  const installed = async (ref: ObjectRef) =>
+    (await client.getOptional(ref).catch(() => undefined)) !== undefined;
   if (options.dryRun) {
-    for (const ref of [...plan.applications, ...plan.deletes]) note(ref, DeleteResult.WouldDelete);
+    for (const ref of plan.applications) note(ref, DeleteResult.WouldDelete);
+    for (const ref of plan.optional) if (await installed(ref)) note(ref, DeleteResult.WouldDelete);
+    for (const ref of plan.deletes) note(ref, DeleteResult.WouldDelete);
     return { plan, done: true, results };
   }
   for (const ref of plan.applications) {
@@ -123,6 +131,10 @@ export async function uninstall(
         metadata: { finalizers: (live.metadata.finalizers as string[]).filter((f) => f !== FINALIZER) },
       }).catch(gone);
     note(ref, result);
+  }
+  for (const ref of plan.optional) {
+    const result = await deleteRef(client, ref);
+    if (result !== DeleteResult.NotFound) note(ref, result);
   }
   for (const ref of plan.deletes) note(ref, await deleteRef(client, ref));
   return { plan, done: true, results };

@@ -42,6 +42,8 @@ export interface Artifact {
   ref: string;
   /** Full 40-hex commit SHA. */
   commit: string;
+  /** The commit message's subject line, at most `SUBJECT_LIMIT` characters: for people to read. */
+  subject: string;
   /** Absolute path of the commit's files, read-only, shared by everyone who asks for this commit. */
   dir: string;
 }
@@ -124,6 +126,9 @@ export function defaultMirrorOptions(): MirrorOptions {
 }
 
 const FETCH_REFSPECS = ['+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'];
+
+/** Subjects are shown in tables and status; a longer one is cut (in characters, not bytes). */
+export const SUBJECT_LIMIT = 200;
 
 /** Runs git for one call: credentials in the environment, secrets redacted. */
 type Git = (args: string[], extraEnv?: Record<string, string>) => Promise<string>;
@@ -255,7 +260,8 @@ export class GitMirrors {
       }
       const commit = await this.#peel(git, mirror, display, wanted);
       const dir = await this.#materialise(git, mirror, display, commit);
-      return { url: display, ref: wanted.ref, commit, dir };
+      const subject = await this.#subject(git, mirror, commit);
+      return { url: display, ref: wanted.ref, commit, subject, dir };
     });
   }
 
@@ -548,6 +554,11 @@ export class GitMirrors {
     return commit;
   }
 
+  async #subject(git: Git, mirror: string, commit: string): Promise<string> {
+    const out = await git(['--git-dir', mirror, 'log', '-1', '--no-show-signature', '--format=%s', commit]);
+    return commitSubject(out);
+  }
+
   /** Writes a commit's files to `trees/<commit>` (read-only), or reuses what is there. */
   async #materialise(git: Git, mirror: string, display: string, commit: string): Promise<string> {
     const started = this.options.now();
@@ -604,6 +615,14 @@ export class GitMirrors {
       ...(commit ? { commit } : {}),
     });
   }
+}
+
+/** git's `%s` output as one line of at most `SUBJECT_LIMIT` characters, control characters removed. */
+export function commitSubject(raw: string): string {
+  // eslint-disable-next-line no-control-regex
+  const line = raw.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  const chars = Array.from(line);
+  return chars.length > SUBJECT_LIMIT ? `${chars.slice(0, SUBJECT_LIMIT - 1).join('')}…` : line;
 }
 
 /** Refs added, moved or removed between two listings, sorted. */

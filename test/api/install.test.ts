@@ -15,10 +15,10 @@ test('deploy/ holds exactly what the code generates (run npm run generate after 
   }
 });
 
-test('every install manifest passes a server-side dry run', async (t) => {
+test('every install manifest, the server part included, passes a server-side dry run', async (t) => {
   const { client } = await withCluster();
   const ns = await newNamespace(t, 'install');
-  for (const obj of installManifests({ namespace: ns })) {
+  for (const obj of installManifests({ namespace: ns, server: true })) {
     const answered = await client.apply(obj, { fieldManager: 'cairn-install', dryRun: true });
     assert.equal(answered.metadata.name, obj.metadata.name, describeRef(refOf(obj)));
   }
@@ -37,7 +37,7 @@ test('the controller is confined: its own ClusterRole names only Cairn kinds, se
   assert.deepEqual(rules.find((r) => r.resources.includes('secrets'))!.verbs, ['get']);
 });
 
-test('cairn install --dry-run sends every manifest to the API server and changes nothing', async (t) => {
+test('cairn install --dry-run --with-ui sends every manifest to the API server and changes nothing', async (t) => {
   const { kubeconfig, client } = await withCluster();
   const ns = await newNamespace(t, 'install-cli');
   const { run } = await import('../harness/processes.ts');
@@ -47,6 +47,7 @@ test('cairn install --dry-run sends every manifest to the API server and changes
       join(REPO_ROOT, 'bin', 'cairn.js'),
       'install',
       '--dry-run',
+      '--with-ui',
       '--namespace',
       ns,
       '--image',
@@ -56,6 +57,8 @@ test('cairn install --dry-run sends every manifest to the API server and changes
   );
   assert.match(out, new RegExp(`Deployment/${ns}/cairn-controller accepted \\(dry run\\)`));
   assert.match(out, /CustomResourceDefinition\/applications\.cairn\.dev accepted \(dry run\)/);
+  assert.match(out, new RegExp(`Deployment/${ns}/cairn-server accepted \\(dry run\\)`));
+  assert.match(out, /ClusterRole\/cairn-server accepted \(dry run\)/);
   assert.equal(
     await client.getOptional({
       apiVersion: 'apps/v1',

@@ -138,10 +138,9 @@ test('history and rollback: three commits, rollback to the first pins it through
   await waitForApp(client, ns, 'to sync the third commit', syncedAt(third));
   assert.equal(await replicas(client, ns), 4);
 
-  const history = await cairnJson<{ history: { id: number; revision: string; initiator: string }[] }>(
-    ['app', 'history', 'web', '-n', ns],
-    kubeconfig,
-  );
+  const history = await cairnJson<{
+    history: { id: number; revision: string; initiator: string; subject?: string }[];
+  }>(['app', 'history', 'web', '-n', ns], kubeconfig);
   assert.deepEqual(
     history.history.map((h) => [h.id, h.revision, h.initiator]),
     [
@@ -149,6 +148,11 @@ test('history and rollback: three commits, rollback to the first pins it through
       [2, second, 'automated'],
       [3, third, 'automated'],
     ],
+  );
+  // Each sync records its commit's subject line.
+  assert.deepEqual(
+    history.history.slice(1).map((h) => h.subject),
+    ['3 replicas', '4 replicas'],
   );
 
   const toSecond = await cairnJson<{ state: string; application: Application }>(
@@ -158,6 +162,8 @@ test('history and rollback: three commits, rollback to the first pins it through
   assert.equal(toSecond.state, 'done');
   assert.equal(toSecond.application.spec.source.pinnedRevision, second);
   assert.equal(toSecond.application.status?.sync?.revision, second);
+  // The repository is at the third commit: the subject comes from the second's earlier entry.
+  assert.equal(toSecond.application.status?.history?.at(-1)?.subject, '3 replicas');
   assert.equal(await replicas(client, ns), 3);
 
   const rollback = await cairn(['app', 'rollback', 'web', '1', '-n', ns, '--timeout', '2m'], kubeconfig);

@@ -15,7 +15,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { API_VERSION, type Application } from '../../src/api/types.ts';
 import type { KubeClient } from '../../src/cluster/client.ts';
 import type { KubeObject } from '../../src/cluster/objects.ts';
-import { releaseFinalizers, startController } from '../harness/cairn.ts';
+import { releaseFinalizers, serviceAccountKubeconfig, startController } from '../harness/cairn.ts';
 import { GitHttpServer, createBareRepo } from '../harness/git-server.ts';
 import {
   git,
@@ -73,45 +73,6 @@ function cliWrites(events: AuditEvent[], from: number, ns: string): AuditEvent[]
     );
 }
 
-/** A kubeconfig that acts as the ServiceAccount, with a token from the TokenRequest API. */
-async function serviceAccountKubeconfig(t: TestContext, client: KubeClient, ns: string): Promise<string> {
-  const answer = await client.request<{ status: { token: string } }>(
-    'POST',
-    `/api/v1/namespaces/${ns}/serviceaccounts/cairn-controller/token`,
-    {
-      body: {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'TokenRequest',
-        spec: { expirationSeconds: 3600 },
-      },
-    },
-  );
-  const dir = await mkdtemp(join(tmpdir(), 'cairn-sa-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const file = join(dir, 'kubeconfig');
-  await writeFile(
-    file,
-    stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [
-        {
-          name: 'test',
-          cluster: {
-            server: client.connection.server,
-            'certificate-authority-data': Buffer.from(client.connection.ca ?? '').toString('base64'),
-          },
-        },
-      ],
-      users: [{ name: 'cairn-controller', user: { token: answer.status.token } }],
-      contexts: [{ name: 'test', context: { cluster: 'test', user: 'cairn-controller' } }],
-      'current-context': 'test',
-    }),
-    { mode: 0o600 },
-  );
-  return file;
-}
-
 /** Once bootstrap has created the ServiceAccount, runs the controller as a local process with its token. */
 async function startControllerAsServiceAccount(
   t: TestContext,
@@ -125,7 +86,7 @@ async function startControllerAsServiceAccount(
     () => true,
     120_000,
   );
-  await startController(t, await serviceAccountKubeconfig(t, client, ns), ns);
+  await startController(t, await serviceAccountKubeconfig(t, client, ns, 'cairn-controller'), ns);
 }
 
 async function resourceVersions(

@@ -1,9 +1,11 @@
-// Helpers for tests of Cairn's own processes: install the CRDs, run `cairn controller`.
+// Helpers for tests of Cairn's own processes: install the CRDs, run `cairn controller`, act as a
+// ServiceAccount of the install manifests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { stringify } from 'yaml';
 import { customResourceDefinitions } from '../../src/api/crds.ts';
 import type { KubeClient } from '../../src/cluster/client.ts';
 import type { KubeObject } from '../../src/cluster/objects.ts';
@@ -141,4 +143,48 @@ export async function releaseFinalizers(client: KubeClient, namespace: string): 
       })
       .catch(() => {});
   }
+}
+
+/** A kubeconfig that acts as a ServiceAccount, with a token from the TokenRequest API; removed when the test ends. */
+export async function serviceAccountKubeconfig(
+  t: TestContext,
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<string> {
+  const answer = await client.request<{ status: { token: string } }>(
+    'POST',
+    `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
+    {
+      body: {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: { expirationSeconds: 3600 },
+      },
+    },
+  );
+  const dir = await mkdtemp(join(tmpdir(), 'cairn-sa-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'kubeconfig');
+  await writeFile(
+    file,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        {
+          name: 'test',
+          cluster: {
+            server: client.connection.server,
+            'certificate-authority-data': Buffer.from(client.connection.ca ?? '').toString('base64'),
+          },
+        },
+      ],
+      users: [{ name, user: { token: answer.status.token } }],
+      contexts: [{ name: 'test', context: { cluster: 'test', user: name } }],
+      'current-context': 'test',
+    }),
+    { mode: 0o600 },
+  );
+  return file;
 }

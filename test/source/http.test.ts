@@ -90,6 +90,7 @@ test('a tree is a read-only copy of the commit: modes, symlinks and contents, sh
   const { mirrors, events } = await newMirrors(t);
   const artifact = await mirrors.fetch({ url: http.url(name), ref: { branch: 'main' } });
   assert.equal(artifact.commit, sha);
+  assert.equal(artifact.subject, 'exec bit and symlink');
 
   const files = (await git(['ls-files'], { cwd: work })).trim().split('\n').sort();
   const written = (await readdir(artifact.dir, { recursive: true, withFileTypes: true }))
@@ -144,6 +145,7 @@ test('a force-pushed branch is followed, and deleted branches and tags are prune
   await push(work, url, [':refs/heads/old', ':refs/tags/gone']);
   const after = await mirrors.fetch({ url, ref: { branch: 'main' } });
   assert.equal(after.commit, rewritten);
+  assert.equal(after.subject, 'rewritten history');
   assert.notEqual(after.dir, before.dir);
   assert.equal(await readFile(join(after.dir, 'app.yaml'), 'utf8'), 'version: 2\n');
   assert.equal(

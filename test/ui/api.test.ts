@@ -3,7 +3,7 @@
 // CLI's -o json, and live events.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { API_VERSION, REQUESTED_AT_ANNOTATION, type Application } from '../../src/api/types.ts';
@@ -12,35 +12,11 @@ import type { KubeObject } from '../../src/cluster/objects.ts';
 import { installCrds } from '../harness/cairn.ts';
 import { newNamespace, waitUntil, withCluster } from '../harness/index.ts';
 import { REPO_ROOT } from '../harness/tools.ts';
-import { api, application, localAdmin, namespaceMember, startServer } from './helpers.ts';
+import { api, application, auditSince, localAdmin, namespaceMember, startServer } from './helpers.ts';
 
 interface AppList {
   items: Application[];
   metadata: { total: number };
-}
-
-interface AuditEvent {
-  verb?: string;
-  impersonatedUser?: { username?: string };
-  objectRef?: { namespace?: string; name?: string };
-  responseStatus?: { code?: number };
-}
-
-/** The audit events written after `offset` bytes of the log. */
-async function auditSince(file: string, offset: number): Promise<AuditEvent[]> {
-  const handle = await open(file);
-  try {
-    const { size } = await handle.stat();
-    const buffer = Buffer.alloc(Math.max(0, size - offset));
-    await handle.read(buffer, 0, buffer.length, offset);
-    return buffer
-      .toString('utf8')
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as AuditEvent);
-  } finally {
-    await handle.close();
-  }
 }
 
 async function createApp(client: KubeClient, namespace: string, name: string): Promise<void> {

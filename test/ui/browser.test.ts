@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
-import { API_VERSION, type Application } from '../../src/api/types.ts';
+import { API_VERSION, type Application, type GitRepository } from '../../src/api/types.ts';
 import type { KubeObject } from '../../src/cluster/objects.ts';
 import { installCrds, releaseFinalizers, startController } from '../harness/cairn.ts';
 import {
@@ -52,17 +52,20 @@ async function loginWithPassword(page: Page, url: string, password: string): Pro
   await page.locator('[data-testid=user]').waitFor();
 }
 
-async function pushChange(t: TestContext, repo: TestRepo, file: string, edit: (text: string) => string) {
+async function pushChange(
+  t: TestContext,
+  repo: TestRepo,
+  file: string,
+  edit: (text: string) => string,
+  message = 'more replicas',
+) {
   const work = await mkdtemp(join(tmpdir(), 'cairn-ui-push-'));
   t.after(() => rm(work, { recursive: true, force: true }));
   await git(['clone', '--quiet', repo.httpUrl, work]);
   await writeFile(join(work, file), edit(await readFile(join(work, file), 'utf8')));
-  await git(
-    ['-c', 'user.name=t', '-c', 'user.email=t@cairn.dev', 'commit', '--quiet', '-am', 'more replicas'],
-    {
-      cwd: work,
-    },
-  );
+  await git(['-c', 'user.name=t', '-c', 'user.email=t@cairn.dev', 'commit', '--quiet', '-am', message], {
+    cwd: work,
+  });
   await git(['push', '--quiet', 'origin', 'HEAD:main'], { cwd: work });
   return (await git(['rev-parse', 'HEAD'], { cwd: work })).trim();
 }
@@ -317,5 +320,81 @@ test('annotations, conditions and history messages holding markup render as text
   const svg = await badge.text();
   assert.match(svg, /^<svg /);
   assert.doesNotMatch(svg, /<script|onerror/);
+  assert.deepEqual(problems, []);
+});
+
+test('a commit message holding markup is recorded and shown as text on the page and in the history', async (t) => {
+  await ensureUiBuilt();
+  const { client, kubeconfig } = await withCluster();
+  await installCrds(client);
+  const ns = await newNamespace(t, 'commit');
+  t.after(() => releaseFinalizers(client, ns));
+  const folder = await mkdtemp(join(tmpdir(), 'cairn-ui-commit-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  await writeFile(
+    join(folder, 'config.yaml'),
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {color: blue}\n',
+  );
+  const repo = await gitRepoFrom(folder);
+  const subject = `paint it <img src=x onerror="window.__xss=1"><script>window.__xss=2</script> red`;
+  const commit = await pushChange(
+    t,
+    repo,
+    'config.yaml',
+    (s) => s.replace('blue', 'red'),
+    `${subject}\n\nThe body <b>stays</b> in Git.`,
+  );
+  await client.create({
+    apiVersion: API_VERSION,
+    kind: 'GitRepository',
+    metadata: { name: 'web', namespace: ns },
+    spec: { url: repo.httpUrl, ref: { branch: 'main' }, interval: '1h' },
+  });
+  await client.create({
+    apiVersion: API_VERSION,
+    kind: 'Application',
+    metadata: { name: 'web', namespace: ns },
+    spec: {
+      source: { repositoryRef: { name: 'web' }, path: '.' },
+      destination: { namespace: ns },
+      interval: '1h',
+      syncPolicy: { automated: { prune: true } },
+    },
+  });
+  await startController(t, kubeconfig, ns);
+  const app = await waitForObject<Application & KubeObject>(
+    client,
+    { apiVersion: API_VERSION, kind: 'Application', namespace: ns, name: 'web' },
+    'a history entry at the pushed commit',
+    (a) => a.status?.history?.some((h) => h.revision === commit) ?? false,
+    LONG,
+  );
+  assert.equal(app.status?.history?.at(-1)?.subject, subject);
+  const source = await client.get<GitRepository & KubeObject>({
+    apiVersion: API_VERSION,
+    kind: 'GitRepository',
+    namespace: ns,
+    name: 'web',
+  });
+  assert.equal(source.status?.artifact?.commit, commit);
+  assert.equal(source.status?.artifact?.subject, subject);
+
+  const user = await localAdmin(t, client, ns, 'pw');
+  const server = await startServer(t, kubeconfig, ['-n', ns, '--admin-user', user]);
+  const browser = await launchBrowser(t);
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  watchPage(page, problems);
+  await loginWithPassword(page, `${server.url}/apps/${ns}/web`, 'pw');
+  await page.locator('[data-testid=app-sync]', { hasText: /^Synced$/ }).waitFor({ timeout: LONG });
+  assert.equal(await page.locator('[data-testid=app-subject]').textContent(), subject);
+  await page.getByRole('link', { name: 'History' }).click();
+  const cell = page.locator(
+    `[data-testid=history] tr[data-history-id="${app.status?.history?.at(-1)?.id}"] td.subject`,
+  );
+  assert.equal(await cell.textContent(), subject);
+  await screenshot(page, 'ui-commit-subject');
+  assert.equal(await page.locator('main img, main script, main b').count(), 0);
+  assert.equal(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss), undefined);
   assert.deepEqual(problems, []);
 });

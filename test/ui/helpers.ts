@@ -1,6 +1,7 @@
 // Helpers for the UI and API tests: `cairn server` as its own process, people bound to one
 // namespace with RBAC, and their tokens from the TokenRequest API.
 import { spawn } from 'node:child_process';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { API_VERSION } from '../../src/api/types.ts';
@@ -169,6 +170,32 @@ export async function api<T>(
     // not JSON
   }
   return { status: res.status, body: body as T, headers: res.headers };
+}
+
+export interface AuditEvent {
+  verb?: string;
+  user?: { username?: string };
+  impersonatedUser?: { username?: string };
+  requestURI?: string;
+  objectRef?: { namespace?: string; name?: string; resource?: string };
+  responseStatus?: { code?: number };
+}
+
+/** The audit events written after `offset` bytes of the log. */
+export async function auditSince(file: string, offset: number): Promise<AuditEvent[]> {
+  const handle = await open(file);
+  try {
+    const { size } = await handle.stat();
+    const buffer = Buffer.alloc(Math.max(0, size - offset));
+    await handle.read(buffer, 0, buffer.length, offset);
+    return buffer
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as AuditEvent);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Builds the UI into dist/ui when it is missing or older than its sources (npm test builds it first). */

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, healthOf, subscribe, syncOf, type Application, type DiffView, type TreeView } from './api.ts';
 import { StatusBadge } from './Badges.tsx';
 import { Diff } from './Diff.tsx';
-import { History } from './History.tsx';
+import { History, subjectAt } from './History.tsx';
 import { appHref, navigate } from './route.ts';
 import { Tree } from './Tree.tsx';
 
@@ -90,6 +90,7 @@ export function AppPage({ namespace, name, tab }: { namespace: string; name: str
     );
 
   const ready = app.status?.conditions?.find((c) => c.type === 'Ready');
+  const subject = subjectAt(app, app.status?.sync?.revision);
   return (
     <section>
       <div className="toolbar">
@@ -130,6 +131,12 @@ export function AppPage({ namespace, name, tab }: { namespace: string; name: str
       <p className="muted summary">
         {app.spec.source.repositoryRef.name}:{app.spec.source.path} → {app.spec.destination.namespace}
         {app.status?.sync?.revision ? ` at ${app.status.sync.revision.slice(0, 12)}` : ''}
+        {subject !== undefined && (
+          <>
+            {' '}
+            <q data-testid="app-subject">{subject}</q>
+          </>
+        )}
         {ready ? ` · ${ready.reason}: ${ready.message}` : ''}
       </p>
       {notice && <p className="notice">{notice}</p>}

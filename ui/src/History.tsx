@@ -1,6 +1,12 @@
 import { useState } from 'react';
 import type { Application } from './api.ts';
 
+/** The subject of a commit as the newest history entry at it recorded it. */
+export function subjectAt(app: Application, revision: string | undefined): string | undefined {
+  if (!revision) return undefined;
+  return app.status?.history?.findLast((h) => h.revision === revision && h.subject !== undefined)?.subject;
+}
+
 export function History({
   app,
   busy,
@@ -22,6 +28,7 @@ export function History({
         <tr>
           <th>#</th>
           <th>Revision</th>
+          <th>Commit</th>
           <th>Result</th>
           <th>By</th>
           <th>Finished</th>
@@ -37,6 +44,7 @@ export function History({
               {h.revision.slice(0, 12)}
               {h.id === currentId && <span className="badge status-Synced">current</span>}
             </td>
+            <td className="message subject">{h.subject ?? ''}</td>
             <td>{h.result}</td>
             <td>{h.initiator}</td>
             <td>{new Date(h.finishedAt).toLocaleString()}</td>

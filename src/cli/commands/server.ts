@@ -56,7 +56,9 @@ export const server: Command = {
     'the Secret --admin-secret (key passwordHash) of namespace -n; admin then acts as --admin-user and --admin-group.\n' +
     'Every action is checked with a SubjectAccessReview for the person and written as them (impersonation): the\n' +
     'server needs create on tokenreviews and subjectaccessreviews, impersonate on users and groups, and list and\n' +
-    'watch on Applications. The OpenAPI description is at /api/openapi.json. Logs are JSON lines on stderr.\n' +
+    'watch on Applications. Diffs read the GitRepository and dry-run as the server, or as --diff-as USER (in a\n' +
+    "cluster, the controller's ServiceAccount). The OpenAPI description is at /api/openapi.json. Logs are JSON\n" +
+    'lines on stderr.\n' +
     'OpenID Connect: --oidc-issuer, --oidc-client-id (secret in $CAIRN_OIDC_CLIENT_SECRET) and the claim flags of\n' +
     'kube-apiserver (--oidc-username-claim, --oidc-username-prefix, --oidc-groups-claim, --oidc-groups-prefix);\n' +
     'the provider redirects to --external-url + /api/oidc/callback.',
@@ -78,6 +80,7 @@ export const server: Command = {
     'session-key-file': { type: 'string' },
     'cache-dir': { type: 'string' },
     'allow-http-git': { type: 'boolean' },
+    'diff-as': { type: 'string' },
     'external-url': { type: 'string' },
     'oidc-issuer': { type: 'string' },
     'oidc-client-id': { type: 'string' },
@@ -122,6 +125,7 @@ export const server: Command = {
         badges: Boolean(values.badges),
         gitCacheDir: values['cache-dir'] as string | undefined,
         allowHttpGit: Boolean(values['allow-http-git']),
+        diffAs: values['diff-as'] as string | undefined,
       },
     );
     await applications.start();

@@ -60,6 +60,11 @@ export interface ApiServerOptions {
   /** Git checkouts for diffs. */
   gitCacheDir: string | undefined;
   allowHttpGit: boolean;
+  /**
+   * The user diffs read the GitRepository and its Secret and dry-run as (in a cluster, the
+   * controller's ServiceAccount: the diff shows what it would apply); undefined: the server itself.
+   */
+  diffAs: string | undefined;
   loginAttemptsPerMinute: number;
   bodyLimitBytes: number;
 }
@@ -77,6 +82,7 @@ export function defaultApiServerOptions(): ApiServerOptions {
     badges: false,
     gitCacheDir: undefined,
     allowHttpGit: false,
+    diffAs: undefined,
     loginAttemptsPerMinute: 10,
     bodyLimitBytes: 64 * 1024,
   };
@@ -326,14 +332,14 @@ export class ApiServer {
   async #diff(app: Application) {
     const ref = app.spec.source.repositoryRef;
     const repoNamespace = ref.namespace ?? app.metadata.namespace ?? '';
-    const repo = await this.#deps.client.get<GitRepository & KubeObject>(
-      repositoryRef(repoNamespace, ref.name),
-    );
-    const artifact = await checkout(this.#deps.client, app, repo, undefined, {
+    const diffAs = this.#options.diffAs;
+    const client = diffAs ? this.#deps.client.impersonating(diffAs, []) : this.#deps.client;
+    const repo = await client.get<GitRepository & KubeObject>(repositoryRef(repoNamespace, ref.name));
+    const artifact = await checkout(client, app, repo, undefined, {
       ...(this.#options.gitCacheDir ? { cacheDir: this.#options.gitCacheDir } : {}),
       allowHttp: this.#options.allowHttpGit,
     });
-    return applicationDiff(this.#deps.client, app, artifact.dir, artifact.commit);
+    return applicationDiff(client, app, artifact.dir, artifact.commit);
   }
 
   #as(person: Person): KubeClient {
