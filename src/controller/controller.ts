@@ -302,7 +302,13 @@ export class Controller {
           key,
           error: error instanceof Error ? error.message : String(error),
         }),
-      metrics: { depth: (depth) => this.metrics.setQueueDepth('reconcile', depth) },
+      metrics: {
+        depth: (depth) => this.metrics.setQueueDepth('reconcile', depth),
+        processed: (key, { waitMs, durationMs }) => {
+          this.metrics.recordQueueWait('reconcile', waitMs / 1000);
+          this.#log.debug('handled', { key, waitMs: Math.round(waitMs), durationMs: Math.round(durationMs) });
+        },
+      },
     });
     this.#queue = queue;
     const events = new KubeEventRecorder(this.#client, 'cairn-controller', (e) =>

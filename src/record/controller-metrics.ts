@@ -69,6 +69,7 @@ export class ControllerMetrics {
   readonly #drift: Counter<'action'>;
   readonly #gitFetchDuration: Histogram<'result'>;
   readonly #queueDepth: Gauge<'queue'>;
+  readonly #queueWait: Histogram<'queue'>;
   readonly #applicationInfo: Gauge<InfoLabel>;
   /** The info series of each Application, by `namespace/name`, so a change replaces it. */
   readonly #infoSeries = new Map<string, LabelValues<InfoLabel>>();
@@ -101,6 +102,12 @@ export class ControllerMetrics {
       name: 'cairn_workqueue_depth',
       help: 'Objects waiting in a work queue.',
       labelNames: ['queue'],
+    });
+    this.#queueWait = registry.histogram({
+      name: 'cairn_workqueue_queue_duration_seconds',
+      help: 'How long a key waited in a work queue before a worker took it.',
+      labelNames: ['queue'],
+      buckets: RECONCILE_BUCKETS,
     });
     this.#applicationInfo = registry.gauge({
       name: 'cairn_application_info',
@@ -145,6 +152,10 @@ export class ControllerMetrics {
 
   setQueueDepth(queue: string, depth: number): void {
     this.#queueDepth.set({ queue }, depth);
+  }
+
+  recordQueueWait(queue: string, seconds: number): void {
+    this.#queueWait.observe({ queue }, seconds);
   }
 
   /** Sets the Application's info series, replacing the one with its previous status. */
