@@ -36,6 +36,7 @@ test("Cairn's metric names follow the Prometheus conventions", () => {
     cairn_reconcile_duration_seconds: 'histogram',
     cairn_syncs_total: 'counter',
     cairn_workqueue_depth: 'gauge',
+    cairn_workqueue_queue_duration_seconds: 'histogram',
     nodejs_heap_size_total_bytes: 'gauge',
     nodejs_heap_size_used_bytes: 'gauge',
     process_cpu_seconds_total: 'counter',
