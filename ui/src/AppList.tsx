@@ -44,6 +44,7 @@ export function AppList({ query }: { query: URLSearchParams }) {
   const [list, setList] = useState<List | undefined>();
   const [error, setError] = useState('');
   const [search, setSearch] = useState(query.get('search') ?? '');
+  const [label, setLabel] = useState(query.get('label') ?? '');
   const view = query.get('view') === 'tiles' ? 'tiles' : 'table';
   const page = Number(query.get('page') ?? '0') || 0;
   const key = query.toString();
@@ -51,7 +52,8 @@ export function AppList({ query }: { query: URLSearchParams }) {
   const load = useCallback(() => {
     const asked = new URLSearchParams(key);
     const q = new URLSearchParams();
-    for (const k of ['namespace', 'sync', 'health', 'search']) if (asked.get(k)) q.set(k, asked.get(k)!);
+    for (const k of ['namespace', 'sync', 'health', 'label', 'search'])
+      if (asked.get(k)) q.set(k, asked.get(k)!);
     q.set('page', String(Number(asked.get('page') ?? '0') || 0));
     q.set('pageSize', String(PAGE_SIZE));
     api
@@ -110,7 +112,8 @@ export function AppList({ query }: { query: URLSearchParams }) {
         className="filters"
         onSubmit={(e) => {
           e.preventDefault();
-          set('search', search);
+          const next = new URLSearchParams(withParam(query, 'search', search).replace(/^\/\??/, ''));
+          navigate(withParam(next, 'label', label), true);
         }}
       >
         <input
@@ -119,6 +122,13 @@ export function AppList({ query }: { query: URLSearchParams }) {
           placeholder="Search name, repository, path"
           value={search}
           onChange={(e) => setSearch(e.target.value)}
+        />
+        <input
+          type="search"
+          name="label"
+          placeholder="Labels, e.g. team=a"
+          value={label}
+          onChange={(e) => setLabel(e.target.value)}
         />
         <select
           name="namespace"

@@ -107,7 +107,7 @@ export function openApiDocument(version: string): object {
       '/api/applications': {
         get: {
           summary: 'The Applications the person may list, filtered and paged',
-          parameters: ['namespace', 'sync', 'health', 'search', 'page', 'pageSize'].map((name) => ({
+          parameters: ['namespace', 'sync', 'health', 'label', 'search', 'page', 'pageSize'].map((name) => ({
             name,
             in: 'query',
             schema: { type: name.startsWith('page') ? 'integer' : 'string' },

@@ -33,6 +33,21 @@ test('filters by namespace, sync, health and search; sorted; counts before pagin
   assert.deepEqual(q('namespace=a').namespaces, ['a', 'b', 'c']);
 });
 
+test('filters by label as kubectl -l does: equality, inequality, existence and absence', () => {
+  const labelled = apps.map((a, i): Application => {
+    const labels: Record<string, string> = i % 2 === 0 ? { team: 'a', tier: 'web' } : { team: 'b' };
+    return { ...a, metadata: { ...a.metadata, labels } };
+  });
+  const q = (label: string) =>
+    names(queryApplications(labelled, parseApplicationQuery(new URLSearchParams({ label }))).items);
+  assert.deepEqual(q('team=a'), ['a/cart', 'b/web']);
+  assert.deepEqual(q('team==b'), ['a/shop', 'c/api']);
+  assert.deepEqual(q('team!=a'), ['a/shop', 'c/api']);
+  assert.deepEqual(q('tier'), ['a/cart', 'b/web']);
+  assert.deepEqual(q('!tier'), ['a/shop', 'c/api']);
+  assert.deepEqual(q('team=a,tier=db'), []);
+});
+
 test('pages are cut on the server; bad numbers fall back; the page size is capped', () => {
   const page = queryApplications(apps, parseApplicationQuery(new URLSearchParams('page=1&pageSize=3')));
   assert.deepEqual(names(page.items), ['c/api']);

@@ -5,6 +5,8 @@ export interface ApplicationQuery {
   namespace?: string;
   sync?: string;
   health?: string;
+  /** A label selector as kubectl's -l takes it, equality terms only: `team=a,tier!=web,env,!legacy`. */
+  label?: string;
   /** Matched, case-insensitive, against namespace/name, repository and path. */
   search?: string;
   /** Zero-based. */
@@ -25,11 +27,27 @@ export function parseApplicationQuery(params: URLSearchParams): ApplicationQuery
     page: int('page', 0),
     pageSize: Math.min(Math.max(int('pageSize', 50), 1), MAX_PAGE_SIZE),
   };
-  for (const key of ['namespace', 'sync', 'health', 'search'] as const) {
+  for (const key of ['namespace', 'sync', 'health', 'label', 'search'] as const) {
     const v = text(key);
     if (v) q[key] = v;
   }
   return q;
+}
+
+/** Whether `labels` satisfy every comma-separated term of an equality-based selector. */
+export function matchesSelector(labels: Readonly<Record<string, string>>, selector: string): boolean {
+  return selector
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)
+    .every((term) => {
+      const not = /^(.+?)\s*!=\s*(.*)$/.exec(term);
+      if (not) return labels[not[1]!] !== not[2];
+      const eq = /^(.+?)\s*==?\s*(.*)$/.exec(term);
+      if (eq) return labels[eq[1]!] === eq[2];
+      if (term.startsWith('!')) return !(term.slice(1).trim() in labels);
+      return term in labels;
+    });
 }
 
 export function syncOf(app: Application): string {
@@ -59,6 +77,7 @@ export function queryApplications(apps: readonly Application[], q: ApplicationQu
     if (q.namespace && a.metadata.namespace !== q.namespace) return false;
     if (q.sync && syncOf(a) !== q.sync) return false;
     if (q.health && healthOf(a) !== q.health) return false;
+    if (q.label && !matchesSelector(a.metadata.labels ?? {}, q.label)) return false;
     if (needle) {
       const hay =
         `${a.metadata.namespace}/${a.metadata.name} ${a.spec.source.repositoryRef.name} ${a.spec.source.path}`.toLowerCase();
