@@ -381,18 +381,23 @@ export class Controller {
   #onApplication(e: InformerEvent<Application>): void {
     this.#caughtUp('Application', e);
     const { object: app, previous } = e;
-    const changed =
+    // A new Application or spec, a requested sync or a deletion: someone is waiting for it.
+    const asked =
       !previous ||
       previous.metadata.generation !== app.metadata.generation ||
       !!app.metadata.deletionTimestamp ||
-      canonicalJson(previous.metadata.annotations ?? {}) !== canonicalJson(app.metadata.annotations ?? {}) ||
-      canonicalJson(previous.metadata.finalizers ?? []) !== canonicalJson(app.metadata.finalizers ?? []);
+      canonicalJson(previous.metadata.annotations ?? {}) !== canonicalJson(app.metadata.annotations ?? {});
+    // Finalizers change when this controller adds its own (it goes on in the same reconcile) or
+    // someone removes it: a look in turn is enough.
+    const finalizers =
+      canonicalJson(previous?.metadata.finalizers ?? []) !== canonicalJson(app.metadata.finalizers ?? []);
     if (e.type === 'DELETED') {
       this.#reconciler?.forget(app);
       this.metrics.removeApplication(app.metadata.namespace ?? '', app.metadata.name ?? '');
-    } else if (changed) {
-      // A new spec, a requested sync or a deletion: someone is waiting for it.
+    } else if (asked) {
       this.#queue?.add(keyOf('Application', app), { first: true });
+    } else if (finalizers) {
+      this.#queue?.add(keyOf('Application', app));
     }
     // Readiness moved: whoever depends on this Application may proceed (or must wait).
     const ready = (a?: Application) => a?.status?.conditions?.find((c) => c.type === 'Ready')?.status;

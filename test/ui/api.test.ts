@@ -318,3 +318,43 @@ test('live events reach only those who may list the namespace', async (t) => {
   assert.equal(touched.object.metadata.namespace, mine);
   assert.ok(events.every((e) => e.object.metadata.namespace === mine));
 });
+
+test('cairn server --set-admin-password stores only a scrypt hash, and that password logs in', async (t) => {
+  const { client, kubeconfig } = await withCluster();
+  const ns = await newNamespace(t, 'adminpw');
+  const password = 'battery staple horse';
+  const run = (input: string) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(
+        process.execPath,
+        [join(REPO_ROOT, 'bin', 'cairn.js'), 'server', '--set-admin-password', '-n', ns],
+        { env: { ...process.env, KUBECONFIG: kubeconfig } },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+      child.stdin?.end(input);
+    });
+  const short = await run('too short\n');
+  assert.equal(short.code, 2);
+  assert.match(short.stderr, /at least 12 characters/);
+  const set = await run(`${password}\n`);
+  assert.equal(set.code, 0, set.stderr);
+  assert.match(set.stdout, new RegExp(`Secret ${ns}/cairn-admin`));
+  assert.ok(!`${set.stdout}${set.stderr}`.includes(password), 'the password is never printed');
+  const secret = await client.get<KubeObject & { data: Record<string, string> }>({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    namespace: ns,
+    name: 'cairn-admin',
+  });
+  const stored = Buffer.from(secret.data.passwordHash ?? '', 'base64').toString('utf8');
+  assert.ok(stored.length > 0 && !stored.includes(password), 'a hash, not the password');
+
+  const server = await startServer(t, kubeconfig, ['-n', ns, '--admin-user', 'someone']);
+  const login = await api<{ user: string }>(server.url, '/api/login', {
+    method: 'POST',
+    body: { username: 'admin', password },
+  });
+  assert.equal(login.status, 200);
+  assert.equal(login.body.user, 'someone');
+});

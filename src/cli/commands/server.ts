@@ -1,13 +1,15 @@
 // `cairn server`: the web UI and its JSON API, for people, over the same engine the CLI uses.
 import { readFile } from 'node:fs/promises';
 import { API_VERSION, type Application } from '../../api/types.ts';
+import type { KubeClient } from '../../cluster/client.ts';
 import { SharedInformers } from '../../cluster/informer.ts';
 import { jsonLogger } from '../../record/log.ts';
 import { defaultOidcOptions, OidcClient } from '../../server/api/oidc.ts';
+import { ADMIN_PASSWORD_KEY, hashPassword } from '../../server/api/identity.ts';
 import { ApiServer, defaultApiServerOptions, defaultUiDir } from '../../server/api/server.ts';
 import { VERSION } from '../../version.ts';
 import type { Command } from '../command.ts';
-import { UsageError } from '../io.ts';
+import { UsageError, writeLine, type CliIO } from '../io.ts';
 import { connect } from '../kube.ts';
 
 function listenAddress(value: string | undefined): { host?: string; port: number } {
@@ -46,6 +48,40 @@ function oidcLogin(values: Record<string, unknown>, env: NodeJS.ProcessEnv, exte
   );
 }
 
+/** Reads a password from standard input and stores its scrypt hash in the admin Secret. */
+async function setAdminPassword(
+  client: KubeClient,
+  namespace: string,
+  values: Record<string, unknown>,
+  io: CliIO,
+): Promise<number> {
+  try {
+    if (process.stdin.isTTY)
+      throw new UsageError('--set-admin-password reads the password from standard input: pipe it in');
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    const password = Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
+    if (password.length < 12) throw new UsageError('the admin password needs at least 12 characters');
+    const name = (values['admin-secret'] as string | undefined) ?? 'cairn-admin';
+    await client.apply(
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name, namespace },
+        type: 'Opaque',
+        stringData: { [ADMIN_PASSWORD_KEY]: await hashPassword(password) },
+      },
+      { fieldManager: 'cairn-cli', force: true },
+    );
+    writeLine(io.out, `admin password stored in Secret ${namespace}/${name} (its scrypt hash only)`);
+    return 0;
+  } finally {
+    client.close();
+  }
+}
+
 export const server: Command = {
   name: 'server',
   summary: 'serve the web UI and its JSON API: people see and steer Applications as RBAC allows them',
@@ -64,6 +100,7 @@ export const server: Command = {
     'the provider redirects to --external-url + /api/oidc/callback.',
   examples: [
     'cairn server --listen 127.0.0.1:8090 -n cairn-system --admin-user cairn:admin',
+    'printf %s "$PASSWORD" | cairn server --set-admin-password -n cairn-system   # writes the Secret and exits',
     'cairn server --listen :8090 --badges --secure-cookies --session-key-file /etc/cairn/session-key',
   ],
   options: {
@@ -73,6 +110,7 @@ export const server: Command = {
     listen: { type: 'string' },
     'ui-dir': { type: 'string' },
     'admin-secret': { type: 'string' },
+    'set-admin-password': { type: 'boolean' },
     'admin-user': { type: 'string' },
     'admin-group': { type: 'string', multiple: true },
     badges: { type: 'boolean' },
@@ -95,6 +133,7 @@ export const server: Command = {
       { kubeconfig: values.kubeconfig, context: values.context, namespace: values.namespace },
       io,
     );
+    if (values['set-admin-password']) return setAdminPassword(client, namespace, values, io);
     const listen = listenAddress(values.listen as string | undefined);
     const informers = new SharedInformers(client);
     const applications = informers.informerFor<Application>({ apiVersion: API_VERSION, kind: 'Application' });
