@@ -130,6 +130,8 @@ export function AppList({ query }: { query: URLSearchParams }) {
           value={label}
           onChange={(e) => setLabel(e.target.value)}
         />
+        {/* With two text fields, Enter submits only through a submit button. */}
+        <button type="submit">Filter</button>
         <select
           name="namespace"
           value={query.get('namespace') ?? ''}

@@ -1,4 +1,5 @@
-// `cairn bootstrap git` end to end: a Git server that wants a password, the real CLI, and the
+// `cairn bootstrap git` end to end (a serial test: it installs cluster-wide objects other tests
+// install too, and counts writes to them): a Git server that wants a password, the real CLI, and the
 // controller as a local process that runs with the token of the ServiceAccount the install
 // manifests create, so their RBAC is what is tested. Then `cairn check` and `cairn uninstall`.
 //
