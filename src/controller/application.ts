@@ -84,9 +84,14 @@ interface RenderMemo {
  */
 export function renderStillValid(memo: RenderMemo, changed: readonly string[], path: string): boolean {
   if (!memo.cacheable) return false;
-  const folder = path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
-  const inside = (file: string) => folder === '' || folder === '.' || file.startsWith(`${folder}/`);
+  const inside = insideFolder(path);
   return !changed.some((file) => memo.files.has(file) || inside(file));
+}
+
+/** Whether a repository-relative file lies under an Application's path (`.`, `./x/` and `x` alike). */
+export function insideFolder(path: string): (file: string) => boolean {
+  const folder = path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+  return (file) => folder === '' || folder === '.' || file.startsWith(`${folder}/`);
 }
 
 function appKey(app: Application): string {

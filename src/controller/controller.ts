@@ -36,6 +36,7 @@ import {
   APPLICATION_NAMESPACE_LABEL,
   ApplicationReconciler,
   FINALIZER,
+  insideFolder,
   type LiveState,
 } from './application.ts';
 import { Reason, readiness } from './conditions.ts';
@@ -157,9 +158,7 @@ function keyOf(
 
 /** Whether a file among `changed` (paths from the repository root) lies under an Application's path. */
 export function touches(changed: readonly string[], path: string): boolean {
-  const folder = path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
-  if (folder === '' || folder === '.') return changed.length > 0;
-  return changed.some((file) => file.startsWith(`${folder}/`));
+  return changed.some(insideFolder(path));
 }
 
 /** `a` is a later version of the same object than `b` (resourceVersions compared as the numbers etcd gives). */
