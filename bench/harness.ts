@@ -95,3 +95,23 @@ export async function compiledCairn(repoRoot: string): Promise<string> {
   await symlink(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
   return join(dir, 'bin', 'cairn.js');
 }
+
+/** The p-th percentile (nearest rank) of some samples. */
+export function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+/** Runs `fn` over `items` with `limit` calls in flight. */
+export async function pool<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}

@@ -22,7 +22,7 @@ import { ControlPlane } from '../test/harness/controlplane.ts';
 import { GitHttpServer, createBareRepo, git, initAndCommit } from '../test/harness/git-server.ts';
 import { freePort, run, waitUntil } from '../test/harness/processes.ts';
 import { REPO_ROOT } from '../test/harness/tools.ts';
-import { compiledCairn, type Measurement, type Scenario } from './harness.ts';
+import { compiledCairn, percentile, pool, type Measurement, type Scenario } from './harness.ts';
 import { OBJECTS_PER_APP, appObjects } from './workload.ts';
 
 const CONCURRENCY = 8;
@@ -31,11 +31,6 @@ const CEILING_PARALLEL = 32;
 
 function appName(i: number): string {
   return `app-${String(i).padStart(4, '0')}`;
-}
-
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
 /** CPU seconds, RSS and peak RSS of a process, from /proc. */
@@ -246,15 +241,6 @@ async function tearDown(fleet: Fleet): Promise<void> {
   fleet.client.close();
   await fleet.plane.down();
   await rm(fleet.work, { recursive: true, force: true });
-}
-
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
 }
 
 interface Ceiling {

@@ -11,26 +11,11 @@ import { installCrds } from '../test/harness/cairn.ts';
 import { ControlPlane } from '../test/harness/controlplane.ts';
 import { REPO_ROOT } from '../test/harness/tools.ts';
 import { ensureUiBuilt } from '../test/ui/helpers.ts';
-import type { Measurement, Scenario } from './harness.ts';
+import { percentile, pool, type Measurement, type Scenario } from './harness.ts';
 
 const NAMESPACES = 20;
 const SYNC = ['Synced', 'Synced', 'Synced', 'OutOfSync'] as const;
 const HEALTH = ['Healthy', 'Healthy', 'Healthy', 'Progressing', 'Degraded'] as const;
-
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
-
-/** Runs `fn` over `items` with `limit` in flight. */
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
 
 async function createApplications(client: KubeClient, count: number): Promise<void> {
   const namespaces = Array.from({ length: NAMESPACES }, (_, i) => `team-${String(i).padStart(2, '0')}`);
