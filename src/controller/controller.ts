@@ -610,7 +610,7 @@ export class Controller {
       // Go on with this reconcile: the finalizer is in place now.
     }
     const ref = app.spec.source.repositoryRef;
-    const source = this.#informer<GitRepository>('GitRepository').get(
+    const cachedSource = this.#informer<GitRepository>('GitRepository').get(
       objectKey({
         apiVersion: API_VERSION,
         kind: 'GitRepository',
@@ -618,6 +618,9 @@ export class Controller {
         name: ref.name,
       }),
     );
+    // As this controller last wrote it: an Application put first for a new commit may run before
+    // the watch brings that commit, and would otherwise look at the old one and go to the back.
+    const source = cachedSource && this.#fresh('GitRepository', cachedSource);
     const dependencies = (app.spec.dependsOn ?? []).map((d) => {
       const ns = d.namespace ?? namespace;
       return {
