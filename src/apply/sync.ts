@@ -5,6 +5,7 @@ import { FIELD_MANAGER, type KubeClient } from '../cluster/client.ts';
 import { describeRef, type KubeObject, type ObjectRef } from '../cluster/objects.ts';
 import { aggregateHealth, healthOf } from '../health/registry.ts';
 import { HealthStatus, type Health } from '../health/types.ts';
+import { mapLimit } from '../limit.ts';
 import { canonicalJson, ownedFieldsDigest } from '../plan/digest.ts';
 import { redactSecretValues } from '../plan/diff.ts';
 import type { IgnoreRule } from '../plan/ignore.ts';
@@ -118,19 +119,6 @@ export type SyncEvent =
   | { type: 'object'; result: ObjectResult }
   | { type: 'health'; ref: ObjectRef; health: Health }
   | { type: 'hook'; result: HookResult };
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(workers);
-  return results;
-}
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

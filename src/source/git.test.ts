@@ -4,6 +4,7 @@ import {
   gitConfigArgs,
   gitEnvironment,
   parseObjectsSize,
+  parseTreeEntries,
   parseTreeSize,
   shellQuote,
   sshCommand,
@@ -73,5 +74,11 @@ test('object and tree sizes are read from count-objects and ls-tree output', () 
     '',
   ].join('\0');
   assert.equal(parseTreeSize(tree), 2003);
+  assert.deepEqual(parseTreeEntries(`${tree}100644 blob ${'0'.repeat(40)}       1\tline\nbreak\0`), [
+    { mode: '100644', type: 'blob', size: 3, path: 'a' },
+    { mode: '100755', type: 'blob', size: 2000, path: 'd/b c' },
+    { mode: '160000', type: 'commit', size: 0, path: 'sub' },
+    { mode: '100644', type: 'blob', size: 1, path: 'line\nbreak' },
+  ]);
   assert.throws(() => parseTreeSize('garbage\0'), /unexpected ls-tree entry/);
 });

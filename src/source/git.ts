@@ -105,6 +105,8 @@ export interface GitCommand {
   secrets: readonly string[];
   /** stdout beyond this fails the command. */
   maxOutputBytes?: number;
+  /** Written to the command's stdin (closed at once when absent). */
+  input?: string;
 }
 
 export class GitCommandError extends Error {
@@ -149,9 +151,12 @@ export function runGit(command: GitCommand): Promise<string> {
     const child = spawn(command.git, command.args, {
       cwd: command.cwd,
       env: command.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });
+    // A command that exits before reading all of it closes the pipe: its exit code says why.
+    child.stdin.on('error', () => {});
+    child.stdin.end(command.input);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outBytes = 0;
@@ -237,14 +242,30 @@ export function parseObjectsSize(output: string): number {
   return field('size') + field('size-pack');
 }
 
-/** Total bytes of the blobs in `git ls-tree -r -l -z` output (submodule entries have no size). */
-export function parseTreeSize(output: string): number {
-  let total = 0;
+/** One entry of `git ls-tree -r -l -z`. */
+export interface TreeEntry {
+  /** `100644`, `100755` (executable), `120000` (symbolic link), `160000` (submodule). */
+  mode: string;
+  /** `blob`, or `commit` for a submodule. */
+  type: string;
+  /** Bytes; 0 for a submodule. */
+  size: number;
+  /** Repository-relative, as stored. */
+  path: string;
+}
+
+export function parseTreeEntries(output: string): TreeEntry[] {
+  const entries: TreeEntry[] = [];
   for (const entry of output.split('\0')) {
     if (entry === '') continue;
-    const m = /^\d+ (\w+) [0-9a-f]+ +(-|\d+)\t/.exec(entry);
+    const m = /^(\d+) (\w+) [0-9a-f]+ +(-|\d+)\t(.*)$/s.exec(entry);
     if (!m) throw new Error(`unexpected ls-tree entry ${JSON.stringify(entry.slice(0, 100))}`);
-    if (m[2] !== '-') total += Number(m[2]);
+    entries.push({ mode: m[1]!, type: m[2]!, size: m[3] === '-' ? 0 : Number(m[3]), path: m[4]! });
   }
-  return total;
+  return entries;
+}
+
+/** Total bytes of the blobs in `git ls-tree -r -l -z` output (submodule entries have no size). */
+export function parseTreeSize(output: string): number {
+  return parseTreeEntries(output).reduce((total, e) => total + e.size, 0);
 }

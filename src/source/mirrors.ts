@@ -7,8 +7,9 @@
 //   <cacheDir>/home/                             HOME for git, so no user configuration is read
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
-import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { chmod, link, lstat, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { mapLimit } from '../limit.ts';
 import { ASKPASS_SCRIPT, credentialsProblem, prepareAuth, type GitCredentials } from './credentials.ts';
 import { classifyGitFailure, SourceError, SourceErrorReason } from './errors.ts';
 import {
@@ -16,8 +17,9 @@ import {
   gitEnvironment,
   GitCommandError,
   parseObjectsSize,
-  parseTreeSize,
+  parseTreeEntries,
   runGit,
+  type TreeEntry,
 } from './git.ts';
 import {
   describeRef,
@@ -99,6 +101,11 @@ export interface MirrorOptions {
   maxMirrorBytes: number;
   /** A commit whose files add up to more bytes than this is not written out. */
   maxTreeBytes: number;
+  /**
+   * A commit's tree nobody asked for in this long is removed (the newest trees of each mirror
+   * stay); it is written again if asked for later.
+   */
+  keepTreesMs: number;
   /** The git executable, looked up on PATH. */
   git: string;
   /** Told about network operations and trees (for logs and metrics). */
@@ -118,6 +125,7 @@ export function defaultMirrorOptions(): MirrorOptions {
     commandTimeoutMs: 120_000,
     maxMirrorBytes: 2 * 1024 ** 3,
     maxTreeBytes: 1024 ** 3,
+    keepTreesMs: 10 * 60_000,
     git: 'git',
     onEvent: () => {},
     env: process.env,
@@ -131,7 +139,12 @@ const FETCH_REFSPECS = ['+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'
 export const SUBJECT_LIMIT = 200;
 
 /** Runs git for one call: credentials in the environment, secrets redacted. */
-type Git = (args: string[], extraEnv?: Record<string, string>) => Promise<string>;
+type Git = (args: string[], extraEnv?: Record<string, string>, input?: string) => Promise<string>;
+
+/** Trees kept per mirror whatever their age: the head, and the one before it (a render may be on it). */
+const NEWEST_TREES_KEPT = 2;
+/** A temporary tree folder older than this was left by a process that stopped. */
+const ABANDONED_AFTER_MS = 60 * 60_000;
 
 export class GitMirrors {
   readonly options: MirrorOptions;
@@ -139,6 +152,11 @@ export class GitMirrors {
   readonly #locks = new Map<string, Promise<void>>();
   /** Recent changedPaths answers, oldest first. */
   readonly #changes = new Map<string, Promise<string[] | undefined>>();
+  /** The commits whose trees each mirror wrote or served last, newest last. */
+  readonly #newest = new Map<string, string[]>();
+  /** When each tree was last asked for (options.now). */
+  readonly #used = new Map<string, number>();
+  #sweeping = false;
   #ready: Promise<void> | undefined;
 
   constructor(options: MirrorOptions) {
@@ -154,7 +172,9 @@ export class GitMirrors {
   async localTree(commit: string): Promise<string | undefined> {
     if (!/^[0-9a-f]{40}$/.test(commit)) return undefined;
     const dir = join(this.#dir('trees'), commit);
-    return (await isDirectory(dir)) ? dir : undefined;
+    if (!(await isDirectory(dir))) return undefined;
+    this.#used.set(commit, this.options.now());
+    return dir;
   }
 
   /**
@@ -346,7 +366,7 @@ export class GitMirrors {
         ...auth.env,
       };
       const config = gitConfigArgs(this.options.allowFile);
-      const git: Git = async (args, extraEnv) => {
+      const git: Git = async (args, extraEnv, input) => {
         try {
           return await runGit({
             git: this.options.git,
@@ -355,6 +375,7 @@ export class GitMirrors {
             env: { ...env, ...extraEnv },
             timeoutMs: this.options.commandTimeoutMs,
             secrets: auth.secrets,
+            ...(input !== undefined ? { input } : {}),
           });
         } catch (e) {
           if (!(e instanceof GitCommandError)) throw e;
@@ -559,17 +580,24 @@ export class GitMirrors {
     return commitSubject(out);
   }
 
-  /** Writes a commit's files to `trees/<commit>` (read-only), or reuses what is there. */
+  /**
+   * Writes a commit's files to `trees/<commit>` (read-only), or reuses what is there. Files the
+   * commit shares with the mirror's newest tree are hard links to it (trees are never written
+   * after they are made), so a push that changed one folder of a thousand writes one folder's
+   * files; only the folders themselves are made anew.
+   */
   async #materialise(git: Git, mirror: string, display: string, commit: string): Promise<string> {
     const started = this.options.now();
     const dir = join(this.#dir('trees'), commit);
     if (await isDirectory(dir)) {
+      this.#served(mirror, commit);
       this.#emit(SourceEventKind.TreeReused, display, started, commit);
       return dir;
     }
-    const size = parseTreeSize(
+    const entries = parseTreeEntries(
       await git(['--git-dir', mirror, 'ls-tree', '-r', '-l', '-z', '--full-tree', commit]),
     );
+    const size = entries.reduce((total, e) => total + e.size, 0);
     if (size > this.options.maxTreeBytes) {
       throw new SourceError(
         display,
@@ -578,13 +606,36 @@ export class GitMirrors {
       );
     }
     // Written beside its final place, so the rename is atomic and needs no write access to it.
-    const temp = await mkdtemp(join(this.#dir('trees'), `.${commit}-`));
+    let temp = await mkdtemp(join(this.#dir('trees'), `.${commit}-`));
     const index = join(this.#dir('scratch'), `index-${randomBytes(8).toString('hex')}`);
     try {
       const treeGit = ['--git-dir', mirror, '--work-tree', temp];
       await git([...treeGit, 'read-tree', commit], { GIT_INDEX_FILE: index });
-      await git([...treeGit, 'checkout-index', '--all', '--force'], { GIT_INDEX_FILE: index });
-      await makeReadOnly(temp);
+      const linked = await this.#linkUnchanged(git, mirror, commit, entries, temp).catch(async () => {
+        // A base tree that cannot serve (removed meanwhile, say): write every file instead.
+        await removeWritable(temp);
+        temp = await mkdtemp(join(this.#dir('trees'), `.${commit}-`));
+        return undefined;
+      });
+      const written = ['--git-dir', mirror, '--work-tree', temp];
+      if (!linked) {
+        await git([...written, 'checkout-index', '--all', '--force'], { GIT_INDEX_FILE: index });
+        await makeReadOnly(temp);
+      } else {
+        if (linked.rest.length > 0) {
+          await git(
+            [...written, 'checkout-index', '--force', '-z', '--stdin'],
+            { GIT_INDEX_FILE: index },
+            linked.rest.map((e) => e.path).join('\0'),
+          );
+        }
+        // The linked files are read-only already: they are the base tree's.
+        await dropWrite([
+          ...linked.rest.filter((e) => e.mode !== '120000').map((e) => join(temp, e.path)),
+          ...linked.dirs.map((d) => join(temp, d)),
+          temp,
+        ]);
+      }
       try {
         await rename(temp, dir);
       } catch (e) {
@@ -592,7 +643,9 @@ export class GitMirrors {
         // Another caller (a fork with the same commit, another process) wrote it first.
         if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw e;
       }
+      this.#served(mirror, commit);
       this.#emit(SourceEventKind.TreeWritten, display, started, commit);
+      void this.#sweepTrees();
       return dir;
     } catch (e) {
       if (e instanceof SourceError) throw e;
@@ -604,6 +657,103 @@ export class GitMirrors {
     } finally {
       await removeWritable(temp);
       await rm(index, { force: true });
+    }
+  }
+
+  /**
+   * Makes the folders of `entries` under `temp` and hard-links every regular file the mirror's
+   * newest tree has unchanged; returns the folders made and the entries still to check out.
+   * Undefined when there is no base tree or too little to share.
+   */
+  async #linkUnchanged(
+    git: Git,
+    mirror: string,
+    commit: string,
+    entries: TreeEntry[],
+    temp: string,
+  ): Promise<{ dirs: string[]; rest: TreeEntry[] } | undefined> {
+    const baseCommit = this.#newest.get(mirror)?.at(-1);
+    if (!baseCommit || baseCommit === commit || entries.some((e) => e.type !== 'blob')) return undefined;
+    const base = join(this.#dir('trees'), baseCommit);
+    if (!(await isDirectory(base))) return undefined;
+    const changed = new Set(
+      (
+        await git([
+          '--git-dir',
+          mirror,
+          'diff-tree',
+          '-r',
+          '-z',
+          '--name-only',
+          '--no-renames',
+          baseCommit,
+          commit,
+        ])
+      )
+        .split('\0')
+        .filter(Boolean),
+    );
+    const shared = (e: TreeEntry) => (e.mode === '100644' || e.mode === '100755') && !changed.has(e.path);
+    const linkable = entries.filter(shared);
+    // A small tree, or one mostly changed: one checkout costs less than linking.
+    if (linkable.length < 32 || linkable.length < entries.length / 2) return undefined;
+    const dirs = new Set<string>();
+    for (const e of entries) {
+      for (let d = dirname(e.path); d !== '.' && !dirs.has(d); d = dirname(d)) dirs.add(d);
+    }
+    // Parents first: a folder's path is longer than its parent's.
+    const byDepth = [...dirs].sort((a, b) => a.split('/').length - b.split('/').length);
+    let depth = 0;
+    for (let i = 0; i < byDepth.length;) {
+      depth++;
+      const level: string[] = [];
+      while (i < byDepth.length && byDepth[i]!.split('/').length === depth) level.push(byDepth[i++]!);
+      await mapLimit(level, FS_PARALLEL, (d) => mkdir(join(temp, d)));
+    }
+    await mapLimit(linkable, FS_PARALLEL, (e) => link(join(base, e.path), join(temp, e.path)));
+    return { dirs: byDepth, rest: entries.filter((e) => !shared(e)) };
+  }
+
+  /** Remembers that a mirror wrote or served a commit's tree just now. */
+  #served(mirror: string, commit: string): void {
+    this.#used.set(commit, this.options.now());
+    const newest = (this.#newest.get(mirror) ?? []).filter((c) => c !== commit);
+    newest.push(commit);
+    this.#newest.set(mirror, newest.slice(-NEWEST_TREES_KEPT));
+  }
+
+  /**
+   * Removes trees nobody asked for in `keepTreesMs`, except the newest of each mirror: without
+   * this, every commit of a busy repository would stay on disk. A tree seen for the first time
+   * here (left by an earlier process) counts as asked for now.
+   */
+  async #sweepTrees(): Promise<void> {
+    if (this.#sweeping) return;
+    this.#sweeping = true;
+    try {
+      const now = this.options.now();
+      const kept = new Set([...this.#newest.values()].flat());
+      for (const name of await readdir(this.#dir('trees'))) {
+        if (name.startsWith('.')) {
+          // Half-written or half-removed by a process that stopped; an hour leaves any live one be.
+          const path = join(this.#dir('trees'), name);
+          if (Date.now() - (await lstat(path)).mtimeMs > ABANDONED_AFTER_MS) await removeWritable(path);
+          continue;
+        }
+        if (!/^[0-9a-f]{40}$/.test(name) || kept.has(name)) continue;
+        const used = this.#used.get(name);
+        if (used === undefined) this.#used.set(name, now);
+        if (used === undefined || now - used < this.options.keepTreesMs) continue;
+        // Out of sight first (atomically), so nobody finds half a tree.
+        const doomed = join(this.#dir('trees'), `.old-${name}-${randomBytes(4).toString('hex')}`);
+        await rename(join(this.#dir('trees'), name), doomed);
+        this.#used.delete(name);
+        await removeWritable(doomed);
+      }
+    } catch {
+      // The next write sweeps again.
+    } finally {
+      this.#sweeping = false;
     }
   }
 
@@ -649,16 +799,22 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
+/** File-system calls a tree write keeps in flight (they wait on the disk, not on this process). */
+const FS_PARALLEL = 16;
+
 /** Drops every write permission below and at `root` (symbolic links have none of their own). */
 async function makeReadOnly(root: string): Promise<void> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
-  for (const entry of entries) {
-    const path = join(entry.parentPath, entry.name);
-    if (entry.isSymbolicLink()) continue;
+  await dropWrite(entries.filter((e) => !e.isSymbolicLink()).map((e) => join(e.parentPath, e.name)));
+  await chmod(root, 0o555);
+}
+
+/** Drops the write permissions of each path (files and folders, not symbolic links). */
+async function dropWrite(paths: string[]): Promise<void> {
+  await mapLimit(paths, FS_PARALLEL, async (path) => {
     const mode = (await lstat(path)).mode & 0o777;
     await chmod(path, mode & 0o555);
-  }
-  await chmod(root, 0o555);
+  });
 }
 
 /** Removes a folder that may hold read-only folders (left by a failed write). */

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { GitHttpServer, createBareRepo } from '../harness/git-server.ts';
-import { git, gitServers, uniqueName } from '../harness/index.ts';
+import { git, gitServers, uniqueName, waitUntil } from '../harness/index.ts';
 import { freePort } from '../harness/processes.ts';
 import { SourceError, type GitCredentials } from '../../src/source/index.ts';
 import { addFixture, commit, head, newMirrors, push, scratch, snapshot, tag, workTree } from './helpers.ts';
@@ -332,4 +332,107 @@ test('changedPaths lists the files two commits differ in, from the mirror alone'
   assert.deepEqual(await mirrors.changedPaths(url, first, second), ['b/two.yaml', 'd/four.yaml']);
   assert.deepEqual(await mirrors.changedPaths(url, second, second), []);
   assert.equal(await mirrors.changedPaths(url, first, '0'.repeat(40)), undefined, 'unknown commit');
+});
+
+test("a new commit's tree links the files the previous tree has unchanged and writes the rest, as a checkout would", async (t) => {
+  const { http } = await gitServers();
+  const name = uniqueName('linked');
+  await createBareRepo(http.root, name);
+  const url = http.url(name);
+  const work = await workTree(t);
+  const files: Record<string, string> = { 'bin/run.sh': '#!/bin/sh\necho run\n' };
+  for (let i = 0; i < 40; i++) files[`apps/app-${String(i).padStart(2, '0')}/config.yaml`] = `index: ${i}\n`;
+  await commit(work, files);
+  await chmod(join(work, 'bin', 'run.sh'), 0o755);
+  await symlink('apps/app-00/config.yaml', join(work, 'link.yaml'));
+  await commit(work, {}, 'exec bit and symlink');
+  await push(work, url, ['main']);
+  const { mirrors } = await newMirrors(t);
+  const first = await mirrors.fetch({ url, ref: { branch: 'main' } });
+
+  await chmod(join(work, 'bin', 'run.sh'), 0o644); // a mode change alone is a change
+  const second = await commit(work, {
+    'apps/app-03/config.yaml': 'index: changed\n',
+    'apps/app-04/config.yaml': null,
+    'apps/new/deep/config.yaml': 'index: new\n',
+  });
+  await push(work, url, ['main']);
+  const artifact = await mirrors.fetch({ url, ref: { branch: 'main' } });
+  assert.equal(artifact.commit, second);
+
+  // Every file of the commit, with git's content and mode, and nothing else.
+  const tracked = (await git(['ls-tree', '-r', '-z', second], { cwd: work })).split('\0').filter(Boolean);
+  const written = (await readdir(artifact.dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => !e.isDirectory())
+    .map((e) => join(e.parentPath, e.name).slice(artifact.dir.length + 1))
+    .sort();
+  assert.deepEqual(written, tracked.map((l) => l.split('\t')[1]!).sort());
+  for (const line of tracked) {
+    const [meta, path] = line.split('\t') as [string, string];
+    const mode = meta.split(' ')[0];
+    const at = join(artifact.dir, path);
+    if (mode === '120000') {
+      assert.equal(await readlink(at), 'apps/app-00/config.yaml');
+      continue;
+    }
+    assert.equal(await readFile(at, 'utf8'), await git(['show', `${second}:${path}`], { cwd: work }), path);
+    const actual = (await lstat(at)).mode;
+    assert.equal(actual & 0o222, 0, `${path} is read-only`);
+    assert.equal(actual & 0o100, mode === '100755' ? 0o100 : 0, `${path} exec bit as in git`);
+  }
+  assert.equal(
+    (await lstat(join(artifact.dir, 'apps', 'new', 'deep'))).mode & 0o222,
+    0,
+    'new folders read-only',
+  );
+  assert.equal((await lstat(artifact.dir)).mode & 0o222, 0);
+
+  // Unchanged files are the previous tree's (one inode); changed ones are new; the old tree is intact.
+  const inode = async (dir: string, path: string) => (await lstat(join(dir, path))).ino;
+  assert.equal(
+    await inode(artifact.dir, 'apps/app-10/config.yaml'),
+    await inode(first.dir, 'apps/app-10/config.yaml'),
+  );
+  assert.notEqual(
+    await inode(artifact.dir, 'apps/app-03/config.yaml'),
+    await inode(first.dir, 'apps/app-03/config.yaml'),
+  );
+  assert.equal(await readFile(join(first.dir, 'apps/app-03/config.yaml'), 'utf8'), 'index: 3\n');
+  assert.equal(await readFile(join(first.dir, 'apps/app-04/config.yaml'), 'utf8'), 'index: 4\n');
+  assert.deepEqual(await readdir(join(mirrors.options.cacheDir, 'scratch')), [], 'no scratch files left');
+  assert.deepEqual(
+    (await readdir(join(mirrors.options.cacheDir, 'trees'))).filter((n) => n.startsWith('.')),
+    [],
+    'no half-written trees left',
+  );
+});
+
+test('a tree nobody asked for in keepTreesMs is removed, the newest stay, and it is written again when asked for', async (t) => {
+  const { http } = await gitServers();
+  const name = uniqueName('sweep');
+  await createBareRepo(http.root, name);
+  const url = http.url(name);
+  const work = await workTree(t);
+  const commits: string[] = [];
+  for (let i = 1; i <= 4; i++) commits.push(await commit(work, { 'config.yaml': `version: ${i}\n` }));
+  await push(work, url, ['main']);
+  let clock = 0;
+  const { mirrors } = await newMirrors(t, { keepTreesMs: 1000, now: () => clock });
+  const [c1, c2, c3, c4] = commits as [string, string, string, string];
+  const trees = join(mirrors.options.cacheDir, 'trees');
+  const present = async () => (await readdir(trees)).filter((n) => !n.startsWith('.')).sort();
+  for (const c of [c1, c2, c3]) await mirrors.fetch({ url, ref: { commit: c } });
+  assert.deepEqual(await present(), [c1, c2, c3].sort(), 'nothing is old yet');
+
+  clock = 5000;
+  assert.ok(await mirrors.localTree(c2), 'c2 is asked for now');
+  await mirrors.fetch({ url, ref: { commit: c4 } }); // writes a tree, then sweeps
+  await waitUntil('the tree of c1 to be removed', async () => !(await present()).includes(c1), {
+    timeoutMs: 30_000,
+  });
+  assert.deepEqual(await present(), [c2, c3, c4].sort(), 'asked for lately (c2) or newest (c3, c4)');
+  assert.equal(await mirrors.localTree(c1), undefined);
+
+  const again = await mirrors.fetch({ url, ref: { commit: c1 } });
+  assert.equal(await readFile(join(again.dir, 'config.yaml'), 'utf8'), 'version: 1\n');
 });
