@@ -13,10 +13,10 @@ import {
   NdjsonDecoder,
   NdjsonError,
   type ListWatchOptions,
-  type Logger,
   type WatchApi,
   type WatchEvent,
 } from './watch.ts';
+import type { Logger } from '../log.ts';
 
 type Query = Record<string, string | number | boolean | undefined>;
 

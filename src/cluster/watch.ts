@@ -4,16 +4,7 @@
 import type { Readable } from 'node:stream';
 import { KubeApiError, type RequestOptions } from './client.ts';
 import type { KubeObject } from './objects.ts';
-
-/** What the loop reports through; passed in, never a module singleton. */
-export interface Logger {
-  debug(message: string, fields?: Record<string, unknown>): void;
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
-
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+import { silentLogger, type Logger } from '../log.ts';
 
 /** The part of KubeClient the loop needs; tests pass a fake. */
 export interface WatchApi {

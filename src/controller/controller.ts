@@ -29,7 +29,7 @@ import {
   FetchResult,
   ReconcileResult,
 } from '../record/controller-metrics.ts';
-import type { Logger } from '../record/log.ts';
+import type { Logger } from '../log.ts';
 import { Listener, webhookPath } from '../server/listener.ts';
 import { webhookToken } from '../notify/receivers.ts';
 import {

@@ -6,6 +6,7 @@
 import { isConflict, isNotFound, type KubeClient } from '../cluster/client.ts';
 import { describeRef, type KubeObject, type ObjectRef } from '../cluster/objects.ts';
 import { systemClock, type Clock } from './queue.ts';
+import { silentLogger, type Logger } from '../log.ts';
 
 export interface LeaseSpec {
   holderIdentity?: string;
@@ -19,19 +20,6 @@ export interface LeaseSpec {
 
 export interface Lease extends KubeObject {
   spec?: LeaseSpec;
-}
-
-/** A structured logger; `console` will do. */
-export interface Logger {
-  debug(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  info(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  error(message: string, fields?: Readonly<Record<string, unknown>>): void;
-}
-
-export function silentLogger(): Logger {
-  const nothing = () => {};
-  return { debug: nothing, info: nothing, warn: nothing, error: nothing };
 }
 
 export const DEFAULT_LEASE_DURATION_MS = 15_000;
@@ -79,7 +67,7 @@ export function defaultLeaderElectionOptions(): Omit<LeaderElectionOptions, Requ
     retryPeriodMs: DEFAULT_RETRY_PERIOD_MS,
     onNewLeader: () => {},
     clock: systemClock(),
-    logger: silentLogger(),
+    logger: silentLogger,
     random: Math.random,
   };
 }

@@ -150,8 +150,9 @@ function checkDefinition(def: MetricDefinition<string>, reserved: readonly strin
 /** Unlabelled metrics exist from the start (value 0), as the Go client does. */
 const NO_LABELS = {} as LabelValues<never>;
 
-export class Counter<L extends string = never> implements Family {
-  readonly type = MetricType.Counter;
+/** What a counter and a gauge share: one number per series. */
+abstract class ValueFamily<L extends string> implements Family {
+  abstract readonly type: MetricType;
   readonly name: string;
   readonly help: string;
   readonly #names: readonly L[];
@@ -162,14 +163,20 @@ export class Counter<L extends string = never> implements Family {
     this.name = def.name;
     this.help = def.help;
     this.#series = new SeriesMap(def.name, this.#names);
-    if (this.#names.length === 0) this.#series.getOrCreate(NO_LABELS as LabelValues<L>, () => ({ value: 0 }));
+    if (this.#names.length === 0) this.cell(NO_LABELS as LabelValues<L>);
   }
 
-  inc(labels: LabelValues<L> = NO_LABELS as LabelValues<L>, value = 1): void {
-    if (!(value >= 0) || !Number.isFinite(value)) {
-      throw new RangeError(`${this.name}: a counter only goes up by a finite amount, got ${value}`);
-    }
-    this.#series.getOrCreate(labels, () => ({ value: 0 })).value += value;
+  /** The series of `labels`, made at zero when new. */
+  protected cell(labels: LabelValues<L>): Cell {
+    return this.#series.getOrCreate(labels, () => ({ value: 0 }));
+  }
+
+  protected dropSeries(labels: LabelValues<L>): boolean {
+    return this.#series.delete(labels);
+  }
+
+  get seriesCount(): number {
+    return this.#series.size;
   }
 
   get(labels: LabelValues<L> = NO_LABELS as LabelValues<L>): number | undefined {
@@ -183,27 +190,26 @@ export class Counter<L extends string = never> implements Family {
   }
 }
 
-export class Gauge<L extends string = never> implements Family {
-  readonly type = MetricType.Gauge;
-  readonly name: string;
-  readonly help: string;
-  readonly #names: readonly L[];
-  readonly #series: SeriesMap<L, Cell>;
+export class Counter<L extends string = never> extends ValueFamily<L> {
+  readonly type = MetricType.Counter;
 
-  constructor(def: MetricDefinition<L>) {
-    this.#names = checkDefinition(def, []) as readonly L[];
-    this.name = def.name;
-    this.help = def.help;
-    this.#series = new SeriesMap(def.name, this.#names);
-    if (this.#names.length === 0) this.#series.getOrCreate(NO_LABELS as LabelValues<L>, () => ({ value: 0 }));
+  inc(labels: LabelValues<L> = NO_LABELS as LabelValues<L>, value = 1): void {
+    if (!(value >= 0) || !Number.isFinite(value)) {
+      throw new RangeError(`${this.name}: a counter only goes up by a finite amount, got ${value}`);
+    }
+    this.cell(labels).value += value;
   }
+}
+
+export class Gauge<L extends string = never> extends ValueFamily<L> {
+  readonly type = MetricType.Gauge;
 
   set(labels: LabelValues<L>, value: number): void {
-    this.#series.getOrCreate(labels, () => ({ value: 0 })).value = value;
+    this.cell(labels).value = value;
   }
 
   inc(labels: LabelValues<L> = NO_LABELS as LabelValues<L>, delta = 1): void {
-    this.#series.getOrCreate(labels, () => ({ value: 0 })).value += delta;
+    this.cell(labels).value += delta;
   }
 
   dec(labels: LabelValues<L> = NO_LABELS as LabelValues<L>, delta = 1): void {
@@ -212,21 +218,7 @@ export class Gauge<L extends string = never> implements Family {
 
   /** Drops one series (an Application that was deleted); true when it existed. */
   remove(labels: LabelValues<L>): boolean {
-    return this.#series.delete(labels);
-  }
-
-  get(labels: LabelValues<L> = NO_LABELS as LabelValues<L>): number | undefined {
-    return this.#series.get(labels)?.value;
-  }
-
-  get seriesCount(): number {
-    return this.#series.size;
-  }
-
-  samples(out: string[]): void {
-    for (const s of this.#series.sorted()) {
-      out.push(`${this.name}${labelText(this.#names, s.values)} ${formatValue(s.state.value)}`);
-    }
+    return this.dropSeries(labels);
   }
 }
 

@@ -16,17 +16,9 @@ import {
   type Verification,
 } from '../notify/receivers.ts';
 import { PROMETHEUS_CONTENT_TYPE } from '../record/metrics.ts';
+import type { Logger } from '../log.ts';
 
 export const HOOK_PATH_PREFIX = '/hook/';
-
-export type LogFields = Readonly<Record<string, unknown>>;
-
-export interface Logger {
-  debug(msg: string, fields?: LogFields): void;
-  info(msg: string, fields?: LogFields): void;
-  warn(msg: string, fields?: LogFields): void;
-  error(msg: string, fields?: LogFields): void;
-}
 
 /** What the directory knows about the Receiver a webhook token belongs to. */
 export interface HookTarget extends ReceiverSpec {

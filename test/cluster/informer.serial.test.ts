@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import type { KubeClient } from '../../src/cluster/client.ts';
 import { Informer, type InformerEvent } from '../../src/cluster/informer.ts';
 import type { KubeObject } from '../../src/cluster/objects.ts';
-import type { Logger } from '../../src/cluster/watch.ts';
+import type { Logger } from '../../src/log.ts';
 import { privateCluster, waitUntil } from '../harness/index.ts';
 import { sleep } from '../harness/processes.ts';
 

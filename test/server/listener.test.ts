@@ -17,9 +17,8 @@ import {
   type HookTarget,
   type ListenerDeps,
   type ListenerOptions,
-  type LogFields,
-  type Logger,
 } from '../../src/server/listener.ts';
+import type { LogFields, Logger } from '../../src/log.ts';
 
 const SECRET = 'hook-secret-7f3a';
 const BODY = '{"ref":"refs/heads/main","marker":"BODY-MARKER-91c2"}';

@@ -1,5 +1,5 @@
 import { Controller, defaultControllerOptions } from '../../controller/controller.ts';
-import { jsonLogger, type LogLevel } from '../../record/log.ts';
+import { jsonLogger, type LogLevel } from '../../log.ts';
 import type { Command } from '../command.ts';
 import { UsageError } from '../io.ts';
 import { connect } from '../kube.ts';

@@ -15,7 +15,7 @@ import type { Informer, InformerEvent } from '../../cluster/informer.ts';
 import { patchApplication, repositoryRef, requestFetch, requestReconcile, setPin } from '../../cli/apps.ts';
 import { applicationDiff, checkout } from '../../cli/commands/app-diff.ts';
 import { applicationTree } from '../../cli/commands/app-tree.ts';
-import type { Logger } from '../listener.ts';
+import type { Logger } from '../../log.ts';
 import { AccessReviewer, defaultAccessReviewerOptions, type AccessQuestion } from './access.ts';
 import { statusBadge } from './badge.ts';
 import {

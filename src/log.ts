@@ -1,4 +1,5 @@
-// JSON structured logs: one object per line on stderr, with a level, a message and fields.
+// Logs: the one Logger every stage reports through (passed in, never a module singleton), and JSON
+// structured logs, one object per line on stderr, with a level, a message and fields.
 
 export type LogFields = Readonly<Record<string, unknown>>;
 
