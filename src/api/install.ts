@@ -57,6 +57,7 @@ type Meta = (name: string, namespaced?: boolean) => Record<string, unknown>;
 
 function controllerManifests(o: InstallOptions, meta: Meta): KubeObject[] {
   const ns = o.namespace;
+  const controller = [{ kind: 'ServiceAccount', name: 'cairn-controller', namespace: ns }];
   return [
     ...customResourceDefinitions(),
     { apiVersion: 'v1', kind: 'Namespace', metadata: meta(ns, false) },
@@ -97,13 +98,9 @@ function controllerManifests(o: InstallOptions, meta: Meta): KubeObject[] {
         { nonResourceURLs: ['*'], verbs: ['*'] },
       ],
     },
-    ...['cairn-controller', 'cairn-apply'].map((role) => ({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: meta(role, false),
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
-      subjects: [{ kind: 'ServiceAccount', name: 'cairn-controller', namespace: ns }],
-    })),
+    ...['cairn-controller', 'cairn-apply'].map((role) =>
+      binding('ClusterRoleBinding', meta(role, false), role, controller),
+    ),
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
@@ -116,81 +113,28 @@ function controllerManifests(o: InstallOptions, meta: Meta): KubeObject[] {
         },
       ],
     },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: meta('cairn-leader-election'),
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cairn-leader-election' },
-      subjects: [{ kind: 'ServiceAccount', name: 'cairn-controller', namespace: ns }],
-    },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: meta('cairn-controller'),
-      spec: {
-        replicas: o.replicas,
-        selector: {
-          matchLabels: { 'app.kubernetes.io/name': 'cairn', 'app.kubernetes.io/component': 'controller' },
-        },
-        template: {
-          metadata: { labels: LABELS },
-          spec: {
-            serviceAccountName: 'cairn-controller',
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: 65532,
-              runAsGroup: 65532,
-              fsGroup: 65532,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
-            containers: [
-              {
-                name: 'controller',
-                image: o.image,
-                args: [
-                  'controller',
-                  `--listen=0.0.0.0:${o.port}`,
-                  `--leader-election-namespace=${ns}`,
-                  '--cache-dir=/var/cache/cairn',
-                ],
-                env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
-                ports: [{ name: 'http', containerPort: o.port }],
-                livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 20 },
-                readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 10 },
-                resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1Gi' } },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ['ALL'] },
-                },
-                volumeMounts: [
-                  { name: 'cache', mountPath: '/var/cache/cairn' },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
-              },
-            ],
-            volumes: [
-              { name: 'cache', emptyDir: {} },
-              { name: 'tmp', emptyDir: {} },
-            ],
-          },
-        },
-      },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: meta('cairn-controller'),
-      spec: {
-        selector: { 'app.kubernetes.io/name': 'cairn', 'app.kubernetes.io/component': 'controller' },
-        ports: [{ name: 'http', port: 80, targetPort: 'http' }],
-      },
-    },
+    binding('RoleBinding', meta('cairn-leader-election'), 'cairn-leader-election', controller),
+    ...workload(o, meta, {
+      component: 'controller',
+      replicas: o.replicas,
+      port: o.port,
+      args: [
+        'controller',
+        `--listen=0.0.0.0:${o.port}`,
+        `--leader-election-namespace=${ns}`,
+        '--cache-dir=/var/cache/cairn',
+      ],
+      env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+      readyPath: '/readyz',
+      resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1Gi' } },
+    }),
   ];
 }
 
+/** Where the in-cluster server keeps the key its session cookies are signed with. */
+export const SESSION_KEY_SECRET = 'cairn-server-session';
+
 const SERVER_LABELS = { ...LABELS, 'app.kubernetes.io/component': 'server' };
-const SERVER_SELECTOR = { 'app.kubernetes.io/name': 'cairn', 'app.kubernetes.io/component': 'server' };
 
 /**
  * `cairn server` in the cluster (ADR 13). Its ClusterRole `cairn-server` holds what the server
@@ -198,7 +142,8 @@ const SERVER_SELECTOR = { 'app.kubernetes.io/name': 'cairn', 'app.kubernetes.io/
  * (SubjectAccessReview), acting as them (impersonation, ServiceAccounts included, for people who
  * log in with a ServiceAccount token), and the Application watch the lists come from. Everything
  * else is asked as the person. Diffs dry-run as the controller's ServiceAccount (`--diff-as`), so
- * they show what the controller would apply, with its rights rather than the server's.
+ * they show what the controller would apply, with its rights rather than the server's. In its own
+ * namespace it reads the admin Secret and keeps its session key in a Secret it makes when missing.
  */
 export function serverManifests(partial: Partial<InstallOptions> = {}): KubeObject[] {
   const o = { ...defaultInstallOptions(), ...partial };
@@ -222,37 +167,74 @@ export function serverManifests(partial: Partial<InstallOptions> = {}): KubeObje
         { apiGroups: [GROUP], resources: ['applications'], verbs: ['get', 'list', 'watch'] },
       ],
     },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: meta('cairn-server', false),
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cairn-server' },
-      subjects,
-    },
+    binding('ClusterRoleBinding', meta('cairn-server', false), 'cairn-server', subjects),
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
       metadata: meta('cairn-server'),
-      rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['cairn-admin'], verbs: ['get'] }],
+      rules: [
+        {
+          apiGroups: [''],
+          resources: ['secrets'],
+          resourceNames: ['cairn-admin', SESSION_KEY_SECRET],
+          verbs: ['get'],
+        },
+        // The session key is made by the first server that finds none (create takes no names).
+        { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+      ],
     },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: meta('cairn-server'),
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cairn-server' },
-      subjects,
-    },
+    binding('RoleBinding', meta('cairn-server'), 'cairn-server', subjects),
+    ...workload(o, meta, {
+      component: 'server',
+      replicas: 1,
+      port: o.serverPort,
+      args: [
+        'server',
+        `--listen=0.0.0.0:${o.serverPort}`,
+        `--namespace=${ns}`,
+        `--admin-user=${o.adminUser}`,
+        `--diff-as=system:serviceaccount:${ns}:cairn-controller`,
+        `--session-key-secret=${SESSION_KEY_SECRET}`,
+        '--cache-dir=/var/cache/cairn',
+      ],
+      readyPath: '/healthz',
+      resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+    }),
+  ];
+}
+
+/**
+ * The Deployment of one `cairn` command and its Service: the ServiceAccount of the same name, no
+ * root, no privilege escalation, a read-only root file system with an emptyDir for the Git cache
+ * and one for /tmp.
+ */
+function workload(
+  o: InstallOptions,
+  meta: Meta,
+  w: {
+    component: 'controller' | 'server';
+    replicas: number;
+    port: number;
+    args: string[];
+    env?: unknown[];
+    readyPath: string;
+    resources: Record<string, Record<string, string>>;
+  },
+): KubeObject[] {
+  const name = `cairn-${w.component}`;
+  const selector = { 'app.kubernetes.io/name': 'cairn', 'app.kubernetes.io/component': w.component };
+  return [
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: meta('cairn-server'),
+      metadata: meta(name),
       spec: {
-        replicas: 1,
-        selector: { matchLabels: SERVER_SELECTOR },
+        replicas: w.replicas,
+        selector: { matchLabels: selector },
         template: {
-          metadata: { labels: SERVER_LABELS },
+          metadata: { labels: { ...LABELS, 'app.kubernetes.io/component': w.component } },
           spec: {
-            serviceAccountName: 'cairn-server',
+            serviceAccountName: name,
             securityContext: {
               runAsNonRoot: true,
               runAsUser: 65532,
@@ -262,20 +244,14 @@ export function serverManifests(partial: Partial<InstallOptions> = {}): KubeObje
             },
             containers: [
               {
-                name: 'server',
+                name: w.component,
                 image: o.image,
-                args: [
-                  'server',
-                  `--listen=0.0.0.0:${o.serverPort}`,
-                  `--namespace=${ns}`,
-                  `--admin-user=${o.adminUser}`,
-                  `--diff-as=system:serviceaccount:${ns}:cairn-controller`,
-                  '--cache-dir=/var/cache/cairn',
-                ],
-                ports: [{ name: 'http', containerPort: o.serverPort }],
+                args: w.args,
+                ...(w.env ? { env: w.env } : {}),
+                ports: [{ name: 'http', containerPort: w.port }],
                 livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 20 },
-                readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10 },
-                resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+                readinessProbe: { httpGet: { path: w.readyPath, port: 'http' }, periodSeconds: 10 },
+                resources: w.resources,
                 securityContext: {
                   allowPrivilegeEscalation: false,
                   readOnlyRootFilesystem: true,
@@ -298,8 +274,28 @@ export function serverManifests(partial: Partial<InstallOptions> = {}): KubeObje
     {
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: meta('cairn-server'),
-      spec: { selector: SERVER_SELECTOR, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+      metadata: meta(name),
+      spec: { selector, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
     },
   ];
+}
+
+/** A ClusterRoleBinding to a ClusterRole, or a RoleBinding to a Role, of the same name or another. */
+function binding(
+  kind: 'ClusterRoleBinding' | 'RoleBinding',
+  metadata: Record<string, unknown>,
+  role: string,
+  subjects: Record<string, string>[],
+): KubeObject {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind,
+    metadata,
+    roleRef: {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: kind === 'RoleBinding' ? 'Role' : 'ClusterRole',
+      name: role,
+    },
+    subjects,
+  };
 }

@@ -5,9 +5,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { API_VERSION, REQUESTED_AT_ANNOTATION, type Application, type GitRepository } from '../api/types.ts';
 import type { KubeClient } from '../cluster/client.ts';
 import type { KubeObject } from '../cluster/objects.ts';
-import { NotFoundError, UsageError, writeLine, type CliIO } from './io.ts';
-import { formatData, type ViewFormat } from './output.ts';
-import { progressLine, readyCondition } from './views.ts';
+import type { Command } from './command.ts';
+import { ExitCode, NotFoundError, UsageError, writeLine, type CliIO } from './io.ts';
+import { GLOBAL_OPTIONS, withTarget } from './kube.ts';
+import { formatData, parseViewFormat, ViewFormat } from './output.ts';
+import { progressLine, readyCondition, type ViewOptions } from './views.ts';
 
 /** The field manager of people's changes through the CLI (pins, suspensions, sync requests). */
 export const CLI_FIELD_MANAGER = 'cairn-cli';
@@ -252,4 +254,48 @@ export function reportWait(outcome: WaitOutcome, io: CliIO, format: ViewFormat, 
         : `${what}: ${outcome.state === 'timeout' ? 'timed out' : 'failed'}: ${outcome.reason}`,
   );
   return outcome.state === 'done' ? 0 : 1;
+}
+
+/** `cairn <group> list`: the objects of one of Cairn's kinds in a namespace or all, as a table or a List. */
+export function listCommand<T extends KubeObject>(spec: {
+  kind: 'Application' | 'GitRepository';
+  /** The kind's plural as a person writes it ("GitRepositories"). */
+  plural: string;
+  summary: string;
+  usage: string;
+  examples: string[];
+  table: (items: readonly T[], options: ViewOptions) => string;
+}): Command {
+  return {
+    name: 'list',
+    summary: spec.summary,
+    usage: spec.usage,
+    examples: spec.examples,
+    options: GLOBAL_OPTIONS,
+    async run({ values }, io) {
+      // -o name: one name a line (namespace/name with -A), as shell completion asks for them.
+      const names = values.output === 'name';
+      const format = names ? ViewFormat.Table : parseViewFormat(values.output);
+      return withTarget(values, io, async ({ client, namespace }) => {
+        const all = Boolean(values['all-namespaces']);
+        const items = await listObjects<T>(client, spec.kind, namespaceScope(values, namespace));
+        if (names) {
+          for (const i of items)
+            writeLine(io.out, all ? `${i.metadata.namespace}/${i.metadata.name}` : (i.metadata.name ?? ''));
+          return ExitCode.Ok;
+        }
+        printView(io, format, { apiVersion: 'v1', kind: 'List', items }, () =>
+          items.length === 0
+            ? `No ${spec.plural} in ${all ? 'any namespace' : `namespace ${namespace}`}.`
+            : spec.table(items, {
+                now: new Date(),
+                wide: format === 'wide',
+                allNamespaces: all,
+                color: io.color,
+              }),
+        );
+        return ExitCode.Ok;
+      });
+    },
+  };
 }

@@ -22,6 +22,8 @@ export interface Command {
   run(args: CommandArgs, io: CliIO): Promise<number>;
   /** A group such as `cairn app`: the word after it names one of these. */
   subcommands?: readonly Command[];
+  /** The group whose `list -o name` gives the NAME this command takes (shell completion). */
+  completesNamesOf?: 'app' | 'source';
 }
 
 /** A command that only groups others (`cairn app list`, `cairn app get`, ...). */

@@ -12,6 +12,15 @@ function flagsOf(command: Command): string[] {
   return [...flags, '--help'];
 }
 
+/** For a command that takes a NAME: which group lists them, and which flags take a value. */
+function namesOf(command: Command): string {
+  if (!command.completesNamesOf) return '';
+  const valued = Object.entries(command.options)
+    .filter(([, spec]) => spec.type === 'string')
+    .flatMap(([name, spec]) => [`--${name}`, ...(spec.short ? [`-${spec.short}`] : [])]);
+  return `; names=${command.completesNamesOf}; valued=" ${valued.join(' ')} "`;
+}
+
 function bash(commands: readonly Command[]): string {
   const cases: string[] = [];
   for (const c of commands) {
@@ -21,7 +30,7 @@ function bash(commands: readonly Command[]): string {
         `    ${c.name})`,
         `      if [ "$COMP_CWORD" -eq 2 ]; then words="${subs.map((s) => s.name).join(' ')}"; else`,
         `        case "\${COMP_WORDS[2]}" in`,
-        ...subs.map((s) => `          ${s.name}) words="${flagsOf(s).join(' ')}" ;;`),
+        ...subs.map((s) => `          ${s.name}) words="${flagsOf(s).join(' ')}"${namesOf(s)} ;;`),
         '        esac',
         '      fi ;;',
       );
@@ -32,12 +41,25 @@ function bash(commands: readonly Command[]): string {
   return [
     '# bash completion for cairn: source <(cairn completion bash)',
     '_cairn() {',
-    '  local cur="${COMP_WORDS[COMP_CWORD]}" words=""',
+    '  local cur="${COMP_WORDS[COMP_CWORD]}" words="" names="" valued=""',
     '  if [ "$COMP_CWORD" -eq 1 ]; then',
     `    words="${commands.map((c) => c.name).join(' ')} help"`,
     '  else',
     '    case "${COMP_WORDS[1]}" in',
     ...cases,
+    '    esac',
+    '  fi',
+    // A NAME: ask the cluster (same kubeconfig, context and namespace as the line so far).
+    '  if [ -n "$names" ] && [ "${cur#-}" = "$cur" ]; then',
+    '    case "$valued" in',
+    '      *" ${COMP_WORDS[COMP_CWORD-1]} "*) ;;',
+    '      *)',
+    '        local scope=() i',
+    '        for ((i = 3; i < ${#COMP_WORDS[@]} - 1; i++)); do',
+    '          case "${COMP_WORDS[i]}" in -n|--namespace|--context|--kubeconfig) scope+=("${COMP_WORDS[i]}" "${COMP_WORDS[i+1]}") ;; esac',
+    '        done',
+    '        COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" "$names" list -o name "${scope[@]}" 2>/dev/null)" -- "$cur"))',
+    '        return ;;',
     '    esac',
     '  fi',
     '  if [ "$COMP_CWORD" -gt 1 ] && [ "${cur#-}" = "$cur" ] && [ "${COMP_WORDS[1]}" != "completion" ]; then',
@@ -86,6 +108,10 @@ function fish(commands: readonly Command[]): string {
         );
     }
     for (const { s, when } of leaves) {
+      if (s.completesNamesOf)
+        lines.push(
+          `complete -c cairn -n "${when}" -a "(cairn ${s.completesNamesOf} list -o name 2>/dev/null)"`,
+        );
       for (const [name, spec] of Object.entries(s.options)) {
         lines.push(
           `complete -c cairn -n "${when}" -l ${name}${spec.short ? ` -s ${spec.short}` : ''}${spec.type === 'string' ? ' -r' : ''}`,

@@ -31,6 +31,20 @@ export async function connect(values: Record<string, unknown>, io: CliIO): Promi
   };
 }
 
+/** Connects, hands the client and namespace to `work`, and closes the client however it ends. */
+export async function withTarget<T>(
+  values: Record<string, unknown>,
+  io: CliIO,
+  work: (target: KubeTarget) => Promise<T>,
+): Promise<T> {
+  const target = await connect(values, io);
+  try {
+    return await work(target);
+  } finally {
+    target.client.close();
+  }
+}
+
 /** The flags of every command about Cairn's objects: the cluster, the namespace or all, the output. */
 export const GLOBAL_OPTIONS: OptionSpec = {
   ...KUBE_OPTIONS,

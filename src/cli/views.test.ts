@@ -135,6 +135,22 @@ test('bash completion completes commands, subcommands and flags', async () => {
   assert.deepEqual(await complete(['cairn', 'app', 'ro']), ['rollback']);
   assert.ok((await complete(['cairn', 'app', 'sync', '--re'])).includes('--revision'));
   assert.deepEqual(await complete(['cairn', 'completion', 'z']), ['zsh']);
+  // A NAME comes from `cairn app list -o name`, with the line's namespace; a flag's value does not.
+  const names = async (words: string[]) => {
+    const program = `${script}\ncairn() { echo "$*" >&3; printf 'shop\\nshipping\\ncart\\n'; }\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _cairn 3>&2; echo "\${COMPREPLY[@]}"`;
+    const { stdout, stderr } = await promisify(execFile)('bash', ['-c', program]);
+    return { offered: stdout.trim().split(' ').filter(Boolean), asked: stderr.trim() };
+  };
+  assert.deepEqual(await names(['cairn', 'app', 'sync', '-n', 'team', 'sh']), {
+    offered: ['shop', 'shipping'],
+    asked: 'app list -o name -n team',
+  });
+  assert.deepEqual(await names(['cairn', 'source', 'get', 'c']), {
+    offered: ['cart'],
+    asked: 'source list -o name',
+  });
+  assert.equal((await names(['cairn', 'app', 'sync', '-n', 's'])).asked, '', 'the value of -n is not a NAME');
+  assert.equal((await names(['cairn', 'app', 'list', 's'])).asked, '', 'list takes no NAME');
   assert.match(completionScript('fish', COMMANDS), /-a rollback -d 'apply the revision of an earlier sync/);
   assert.match(completionScript('zsh', COMMANDS), /^autoload -U \+X bashcompinit/m);
 });

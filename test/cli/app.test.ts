@@ -254,6 +254,10 @@ test('every command with -o json on a manual Application: diff, sync, list, get,
       'm',
     ),
   );
+  const names = await cairn(['app', 'list', ...app, '-o', 'name'], kubeconfig);
+  assert.equal(names.stdout, 'web\n', names.stderr);
+  const qualified = await cairn(['source', 'list', '-A', '-o', 'name'], kubeconfig);
+  assert.ok(qualified.stdout.split('\n').includes(`${ns}/repo`), qualified.stdout);
   const got = await cairnJson<Application>(['app', 'get', 'web', ...app], kubeconfig);
   assert.equal(got.status?.resources?.length, 4);
 

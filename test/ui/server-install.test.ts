@@ -8,7 +8,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { installManifests, serverManifests } from '../../src/api/install.ts';
+import { SESSION_KEY_SECRET, installManifests, serverManifests } from '../../src/api/install.ts';
 import { API_VERSION, REQUESTED_AT_ANNOTATION, type Application } from '../../src/api/types.ts';
 import { refOf, type KubeObject } from '../../src/cluster/objects.ts';
 import { installCrds, serviceAccountKubeconfig } from '../harness/cairn.ts';
@@ -189,4 +189,15 @@ test("cairn server works with exactly the install manifests' RBAC, for the admin
   assert.equal(dryRun.user?.username, serverUser);
   assert.equal(dryRun.impersonatedUser?.username, `system:serviceaccount:${ns}:cairn-controller`);
   assert.match(dryRun.requestURI ?? '', /dryRun=All/);
+
+  // The session key is in a Secret the server made with its own rights: a restart keeps people
+  // logged in (a key made at start would refuse the first server's cookie).
+  const keyRef = { apiVersion: 'v1', kind: 'Secret', namespace: ns, name: SESSION_KEY_SECRET };
+  const key = (await client.get<KubeObject & { data: Record<string, string> }>(keyRef)).data.key!;
+  assert.equal(Buffer.from(key, 'base64').length, 32);
+  await server.stop();
+  const restarted = await startServer(t, kubeconfig, args);
+  const again = await api<AppList>(restarted.url, `/api/applications?namespace=${ns}`, { cookie });
+  assert.equal(again.status, 200, "the first server's session cookie is good for the second");
+  assert.equal((await client.get<KubeObject & { data: Record<string, string> }>(keyRef)).data.key, key);
 });

@@ -14,7 +14,7 @@ import { SourceError, SourceErrorReason } from '../../source/errors.ts';
 import { GitMirrors, defaultMirrorOptions, type Artifact } from '../../source/mirrors.ts';
 import type { Command } from '../command.ts';
 import { ExitCode, UsageError, writeLine } from '../io.ts';
-import { GLOBAL_OPTIONS, connect } from '../kube.ts';
+import { GLOBAL_OPTIONS, withTarget } from '../kube.ts';
 import { parseViewFormat } from '../output.ts';
 import { getApplication, getRepository, oneName, printView } from '../apps.ts';
 import { refCandidates } from '../source.ts';
@@ -146,6 +146,7 @@ export async function applicationDiff(
 
 export const appDiff: Command = {
   name: 'diff',
+  completesNamesOf: 'app',
   summary: 'show what a sync would change: the live objects against Git, a commit, or a local folder',
   usage:
     'cairn app diff NAME [--revision REF | --local PATH [--local-repo-root DIR]] [--allow-http] [-n NS] [-o json|yaml]',
@@ -176,8 +177,7 @@ export const appDiff: Command = {
       throw new UsageError('give --local or --revision, not both');
     if (values['local-repo-root'] !== undefined && values.local === undefined)
       throw new UsageError('--local-repo-root goes with --local');
-    const { client, namespace } = await connect(values, io);
-    try {
+    return withTarget(values, io, async ({ client, namespace }) => {
       const app = await getApplication(client, namespace, name);
       let root: string;
       let revision: string;
@@ -214,8 +214,6 @@ export const appDiff: Command = {
         );
       }
       return diff.changed ? ExitCode.Failed : ExitCode.Ok;
-    } finally {
-      client.close();
-    }
+    });
   },
 };

@@ -4,7 +4,7 @@ import type { Application } from '../../api/types.ts';
 import type { KubeClient } from '../../cluster/client.ts';
 import type { Command } from '../command.ts';
 import { NotFoundError, UsageError, writeLine, type CliIO } from '../io.ts';
-import { GLOBAL_OPTIONS, connect } from '../kube.ts';
+import { GLOBAL_OPTIONS, withTarget } from '../kube.ts';
 import { parseViewFormat, type ViewFormat } from '../output.ts';
 import {
   durationMs,
@@ -69,6 +69,7 @@ async function syncAndReport(
 
 export const appSync: Command = {
   name: 'sync',
+  completesNamesOf: 'app',
   summary: 'apply an Application now (even without automated sync) and wait until it is healthy',
   usage: 'cairn app sync NAME [--revision SHA|HEAD] [--async] [--timeout 5m] [-n NS]',
   description:
@@ -86,8 +87,7 @@ export const appSync: Command = {
   async run({ values, positionals }, io) {
     const format = parseViewFormat(values.output);
     const name = oneName(positionals);
-    const { client, namespace } = await connect(values, io);
-    try {
+    return withTarget(values, io, async ({ client, namespace }) => {
       let app = await getApplication(client, namespace, name);
       if (app.spec.suspend) throw new Error(`${name} is suspended: run "cairn app resume ${name}" first`);
       const revision = values.revision as string | undefined;
@@ -104,14 +104,13 @@ export const appSync: Command = {
         );
       }
       return await syncAndReport(client, app, values, io, format, name);
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 
 export const appRollback: Command = {
   name: 'rollback',
+  completesNamesOf: 'app',
   summary: 'apply the revision of an earlier sync and pin it, even with automated sync on',
   usage: 'cairn app rollback NAME ID [--async] [--timeout 5m] [-n NS]',
   description:
@@ -127,8 +126,7 @@ export const appRollback: Command = {
     const id = Number(idText);
     if (!Number.isInteger(id) || id < 1)
       throw new UsageError(`ID must be a history id such as 3, got "${idText}"`);
-    const { client, namespace } = await connect(values, io);
-    try {
+    return withTarget(values, io, async ({ client, namespace }) => {
       const app = await getApplication(client, namespace, name);
       if (app.spec.suspend) throw new Error(`${name} is suspended: run "cairn app resume ${name}" first`);
       const entry = app.status?.history?.find((h) => h.id === id);
@@ -142,8 +140,6 @@ export const appRollback: Command = {
         `${name}: rolling back to #${id} (${entry.revision.slice(0, 12)}); pinned: automated sync holds this commit until "cairn app resume ${name}"`,
       );
       return await syncAndReport(client, pinned, values, io, format, `${name} rolled back to #${id}, pinned`);
-    } finally {
-      client.close();
-    }
+    });
   },
 };

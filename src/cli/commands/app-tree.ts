@@ -6,7 +6,7 @@ import type { KubeObject } from '../../cluster/objects.ts';
 import { childKindsOf, resourceTree, type TreeNode } from '../../inspect/index.ts';
 import type { Command } from '../command.ts';
 import { ExitCode } from '../io.ts';
-import { GLOBAL_OPTIONS, connect } from '../kube.ts';
+import { GLOBAL_OPTIONS, withTarget } from '../kube.ts';
 import { parseViewFormat } from '../output.ts';
 import { getApplication, oneName, printView } from '../apps.ts';
 import { treeText } from '../views.ts';
@@ -83,6 +83,7 @@ export async function applicationTree(client: KubeClient, app: Application): Pro
 
 export const appTree: Command = {
   name: 'tree',
+  completesNamesOf: 'app',
   summary: 'show the resource tree of an Application with health and sync per object',
   usage: 'cairn app tree NAME [-n NS] [-o table|json|yaml]',
   description:
@@ -92,14 +93,11 @@ export const appTree: Command = {
   async run({ values, positionals }, io) {
     const format = parseViewFormat(values.output);
     const name = oneName(positionals);
-    const { client, namespace } = await connect(values, io);
-    try {
+    return withTarget(values, io, async ({ client, namespace }) => {
       const app = await getApplication(client, namespace, name);
       const view = await applicationTree(client, app);
       printView(io, format, view, () => treeText(app, view.resources, { now: new Date(), color: io.color }));
       return ExitCode.Ok;
-    } finally {
-      client.close();
-    }
+    });
   },
 };

@@ -4,14 +4,13 @@ import { API_VERSION, type Application } from '../../api/types.ts';
 import type { KubeObject } from '../../cluster/objects.ts';
 import { commandGroup, type Command } from '../command.ts';
 import { ExitCode, UsageError, writeLine } from '../io.ts';
-import { GLOBAL_OPTIONS, connect } from '../kube.ts';
+import { GLOBAL_OPTIONS, withTarget } from '../kube.ts';
 import { parseViewFormat } from '../output.ts';
 import {
   applicationRef,
   durationMs,
   getApplication,
-  listObjects,
-  namespaceScope,
+  listCommand,
   oneName,
   patchApplication,
   printView,
@@ -24,40 +23,18 @@ import { appDiff } from './app-diff.ts';
 import { appRollback, appSync } from './app-sync.ts';
 import { appTree } from './app-tree.ts';
 
-const appList: Command = {
-  name: 'list',
+const appList = listCommand<Application & KubeObject>({
+  kind: 'Application',
+  plural: 'Applications',
   summary: 'list Applications with their sync, health and revision',
-  usage: 'cairn app list [-n NS | -A] [-o table|wide|json|yaml]',
+  usage: 'cairn app list [-n NS | -A] [-o table|wide|json|yaml|name]',
   examples: ['cairn app list', 'cairn app list -A -o wide', 'cairn app list -n shop -o json'],
-  options: GLOBAL_OPTIONS,
-  async run({ values }, io) {
-    const format = parseViewFormat(values.output);
-    const { client, namespace } = await connect(values, io);
-    try {
-      const apps = await listObjects<Application & KubeObject>(
-        client,
-        'Application',
-        namespaceScope(values, namespace),
-      );
-      printView(io, format, { apiVersion: 'v1', kind: 'List', items: apps }, () =>
-        apps.length === 0
-          ? `No Applications in ${values['all-namespaces'] ? 'any namespace' : `namespace ${namespace}`}.`
-          : applicationTable(apps, {
-              now: new Date(),
-              wide: format === 'wide',
-              allNamespaces: Boolean(values['all-namespaces']),
-              color: io.color,
-            }),
-      );
-      return ExitCode.Ok;
-    } finally {
-      client.close();
-    }
-  },
-};
+  table: applicationTable,
+});
 
 const appGet: Command = {
   name: 'get',
+  completesNamesOf: 'app',
   summary: 'show an Application: source, policy, pin, revision, sync, health and its objects',
   usage: 'cairn app get NAME [-n NS] [-o table|wide|json|yaml]',
   examples: ['cairn app get shop -n shop', 'cairn app get shop -o yaml'],
@@ -65,16 +42,13 @@ const appGet: Command = {
   async run({ values, positionals }, io) {
     const format = parseViewFormat(values.output);
     const name = oneName(positionals);
-    const { client, namespace } = await connect(values, io);
-    try {
+    return withTarget(values, io, async ({ client, namespace }) => {
       const app = await getApplication(client, namespace, name);
       printView(io, format, app, () =>
         applicationDetails(app, { now: new Date(), wide: format === 'wide', color: io.color }),
       );
       return ExitCode.Ok;
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 
@@ -114,8 +88,7 @@ const appCreate: Command = {
     const renderer = (values.renderer as string | undefined) ?? 'auto';
     if (!['auto', 'plain', 'kustomize', 'helm'].includes(renderer))
       throw new UsageError(`--renderer must be auto, plain, kustomize or helm, got "${renderer}"`);
-    const { client, namespace } = await connect(values, io);
-    try {
+    return withTarget(values, io, async ({ client, namespace }) => {
       const created: KubeObject[] = [];
       if (values.url) {
         created.push(
@@ -162,14 +135,13 @@ const appCreate: Command = {
         created.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name} created`).join('\n'),
       );
       return ExitCode.Ok;
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 
 const appDelete: Command = {
   name: 'delete',
+  completesNamesOf: 'app',
   summary: 'delete an Application; the controller prunes its objects unless --orphan',
   usage: 'cairn app delete NAME [--orphan] [--wait [--timeout 5m]] [-n NS]',
   examples: ['cairn app delete shop -n shop --wait', 'cairn app delete legacy --orphan'],
@@ -183,8 +155,7 @@ const appDelete: Command = {
     const format = parseViewFormat(values.output);
     const name = oneName(positionals);
     const timeoutMs = durationMs(values.timeout, '--timeout', 300_000);
-    const { client, namespace } = await connect(values, io);
-    try {
+    return withTarget(values, io, async ({ client, namespace }) => {
       const app = await getApplication(client, namespace, name);
       if (values.orphan) await patchApplication(client, app, { spec: { deletionPolicy: 'Orphan' } });
       await client.delete(applicationRef(namespace, name));
@@ -214,14 +185,13 @@ const appDelete: Command = {
         return ExitCode.Failed;
       }
       return ExitCode.Ok;
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 
 const appWait: Command = {
   name: 'wait',
+  completesNamesOf: 'app',
   summary: 'wait until an Application is Ready, Synced and Healthy',
   usage: 'cairn app wait NAME [--timeout 5m] [-n NS] [-o json|yaml]',
   description:
@@ -232,18 +202,16 @@ const appWait: Command = {
     const format = parseViewFormat(values.output);
     const name = oneName(positionals);
     const timeoutMs = durationMs(values.timeout, '--timeout', 300_000);
-    const { client, namespace } = await connect(values, io);
-    try {
+    return withTarget(values, io, async ({ client, namespace }) => {
       const outcome = await waitForApplication(client, namespace, name, { timeoutMs, healthy: true }, io);
       return reportWait(outcome, io, format, name);
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 
 const appHistory: Command = {
   name: 'history',
+  completesNamesOf: 'app',
   summary: 'list the syncs of an Application, with the ids "cairn app rollback" takes',
   usage: 'cairn app history NAME [-n NS] [-o table|wide|json|yaml]',
   examples: ['cairn app history shop', 'cairn app history shop -o wide'],
@@ -251,8 +219,7 @@ const appHistory: Command = {
   async run({ values, positionals }, io) {
     const format = parseViewFormat(values.output);
     const name = oneName(positionals);
-    const { client, namespace } = await connect(values, io);
-    try {
+    return withTarget(values, io, async ({ client, namespace }) => {
       const app = await getApplication(client, namespace, name);
       const history = app.status?.history ?? [];
       printView(
@@ -265,14 +232,13 @@ const appHistory: Command = {
             : historyTable(app, { now: new Date(), wide: format === 'wide', color: io.color }),
       );
       return ExitCode.Ok;
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 
 const appSuspend: Command = {
   name: 'suspend',
+  completesNamesOf: 'app',
   summary: 'stop reconciling an Application (nothing is applied or reported until resume)',
   usage: 'cairn app suspend NAME [-n NS]',
   examples: ['cairn app suspend shop -n shop'],
@@ -280,21 +246,19 @@ const appSuspend: Command = {
   async run({ values, positionals }, io) {
     const format = parseViewFormat(values.output);
     const name = oneName(positionals);
-    const { client, namespace } = await connect(values, io);
-    try {
+    return withTarget(values, io, async ({ client, namespace }) => {
       const app = await patchApplication(client, await getApplication(client, namespace, name), {
         spec: { suspend: true },
       });
       printView(io, format, app, () => `${name} suspended (run "cairn app resume ${name}" to go on)`);
       return ExitCode.Ok;
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 
 const appResume: Command = {
   name: 'resume',
+  completesNamesOf: 'app',
   summary: 'reconcile an Application again and follow its branch: clears a suspension and a pin',
   usage: 'cairn app resume NAME [-n NS]',
   examples: ['cairn app resume shop -n shop'],
@@ -302,8 +266,7 @@ const appResume: Command = {
   async run({ values, positionals }, io) {
     const format = parseViewFormat(values.output);
     const name = oneName(positionals);
-    const { client, namespace } = await connect(values, io);
-    try {
+    return withTarget(values, io, async ({ client, namespace }) => {
       const before = await getApplication(client, namespace, name);
       await setPin(client, before, undefined);
       const app = await patchApplication(client, before, { spec: { suspend: null } });
@@ -316,9 +279,7 @@ const appResume: Command = {
             : `${name} resumed`,
       );
       return ExitCode.Ok;
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 

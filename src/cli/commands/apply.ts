@@ -4,7 +4,7 @@ import { defaultSyncOptions, syncObjects, type SyncEvent, type SyncResult } from
 import { describeRef } from '../../cluster/objects.ts';
 import type { Command } from '../command.ts';
 import { UsageError, writeLine } from '../io.ts';
-import { KUBE_OPTIONS, connect } from '../kube.ts';
+import { KUBE_OPTIONS, withTarget } from '../kube.ts';
 import { formatObjects, parseOutputFormat } from '../output.ts';
 import { SOURCE_OPTIONS, defaultAppName, loadSource, renderSource } from '../source.ts';
 import { formatTable } from '../table.ts';
@@ -59,8 +59,7 @@ export const apply: Command = {
   async run({ values, positionals }, io) {
     const format = values.output === undefined ? 'table' : parseOutputFormat(values.output as string, 'yaml');
     const source = await loadSource(values, positionals, io);
-    const { client, namespace } = await connect(values, io);
-    try {
+    return withTarget(values, io, async ({ client, namespace }) => {
       const application = (values.app as string | undefined) ?? defaultAppName(source);
       const rendered = await renderSource(source, values, { releaseName: application, namespace });
       const options = defaultSyncOptions(application, namespace);
@@ -110,8 +109,6 @@ export const apply: Command = {
         io.out.write(formatObjects([result], format));
       }
       return result.ok ? 0 : 1;
-    } finally {
-      client.close();
-    }
+    });
   },
 };

@@ -12,7 +12,7 @@ import type { GitCredentials } from '../../source/credentials.ts';
 import { defaultPublishOptions } from '../../source/publish.ts';
 import { commandGroup, type Command } from '../command.ts';
 import { UsageError, writeLine, type CliIO } from '../io.ts';
-import { KUBE_OPTIONS, connect } from '../kube.ts';
+import { KUBE_OPTIONS, withTarget } from '../kube.ts';
 import { parseOutputFormat } from '../output.ts';
 import { ensureReachable } from '../reach.ts';
 
@@ -117,8 +117,7 @@ export const bootstrapGit: Command = {
     }
     const credentials = await credentialsFrom(values, io);
     const defaults = defaultBootstrapOptions();
-    const { client } = await connect({ ...values, namespace: undefined }, io);
-    try {
+    return withTarget({ ...values, namespace: undefined }, io, async ({ client }) => {
       await ensureReachable(client);
       const result = await bootstrapFromGit(client, {
         manifests: {
@@ -149,9 +148,7 @@ export const bootstrapGit: Command = {
       else if (format === 'yaml') io.out.write(stringify(data, { lineWidth: 0 }));
       else writeLine(io.out, summary(result));
       return 0;
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 

@@ -2,7 +2,7 @@ import { defaultInstallOptions } from '../../api/install.ts';
 import { CheckStatus, runChecks, type CheckReport } from '../../install/check.ts';
 import type { Command } from '../command.ts';
 import { writeLine } from '../io.ts';
-import { KUBE_OPTIONS, connect } from '../kube.ts';
+import { KUBE_OPTIONS, withTarget } from '../kube.ts';
 import { parseOutputFormat } from '../output.ts';
 
 const MARK = { [CheckStatus.Pass]: '✔', [CheckStatus.Warn]: '!', [CheckStatus.Fail]: '✗' } as const;
@@ -29,8 +29,7 @@ export const check: Command = {
   options: { ...KUBE_OPTIONS, pre: { type: 'boolean' }, output: { type: 'string', short: 'o' } },
   async run({ values }, io) {
     const format = values.output === undefined ? 'text' : parseOutputFormat(values.output as string, 'json');
-    const { client } = await connect({ ...values, namespace: undefined }, io);
-    try {
+    return withTarget({ ...values, namespace: undefined }, io, async ({ client }) => {
       const report = await runChecks(client, {
         pre: Boolean(values.pre),
         namespace: (values.namespace as string | undefined) ?? defaultInstallOptions().namespace,
@@ -39,8 +38,6 @@ export const check: Command = {
       else if (format === 'yaml') io.out.write((await import('yaml')).stringify(report));
       else writeLine(io.out, formatChecklist(report));
       return report.ok ? 0 : 1;
-    } finally {
-      client.close();
-    }
+    });
   },
 };

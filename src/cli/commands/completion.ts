@@ -7,7 +7,9 @@ export const completion: Command = {
   summary: 'print a shell completion script (bash, zsh or fish)',
   usage: 'cairn completion bash|zsh|fish',
   description:
-    'Completes commands, subcommands and flags; the script is made from the commands of this version.',
+    'Completes commands, subcommands and flags, and the NAME of an Application or GitRepository (asked of the\n' +
+    'cluster with "cairn app list -o name", in the namespace and context of the line so far); the script is made\n' +
+    'from the commands of this version.',
   examples: [
     'source <(cairn completion bash)',
     'source <(cairn completion zsh)',

@@ -3,7 +3,7 @@ import { ConfigMapInventoryStore } from '../../apply/inventory-store.ts';
 import { FIELD_MANAGER } from '../../cluster/client.ts';
 import type { Command } from '../command.ts';
 import { writeLine } from '../io.ts';
-import { KUBE_OPTIONS, connect } from '../kube.ts';
+import { KUBE_OPTIONS, withTarget } from '../kube.ts';
 import { formatObjects, parseOutputFormat } from '../output.ts';
 import { SOURCE_OPTIONS, defaultAppName, loadSource, renderSource } from '../source.ts';
 
@@ -31,8 +31,7 @@ export const diff: Command = {
     const format = values.output === undefined ? 'text' : parseOutputFormat(values.output as string, 'yaml');
     try {
       const source = await loadSource(values, positionals, io);
-      const { client, namespace } = await connect(values, io);
-      try {
+      return await withTarget(values, io, async ({ client, namespace }) => {
         const application = (values.app as string | undefined) ?? defaultAppName(source);
         const rendered = await renderSource(source, values, { releaseName: application, namespace });
         const result = await diffApplication(
@@ -66,9 +65,7 @@ export const diff: Command = {
           );
         }
         return values['exit-code'] && result.changed ? 1 : 0;
-      } finally {
-        client.close();
-      }
+      });
     } catch (e) {
       if (!values['exit-code']) throw e;
       writeLine(io.err, `cairn diff: ${e instanceof Error ? e.message : String(e)}`);

@@ -3,7 +3,7 @@ import { GROUP } from '../../api/types.ts';
 import type { KubeObject } from '../../cluster/objects.ts';
 import type { Command } from '../command.ts';
 import { ExitCode, UsageError } from '../io.ts';
-import { GLOBAL_OPTIONS, connect } from '../kube.ts';
+import { GLOBAL_OPTIONS, withTarget } from '../kube.ts';
 import { parseViewFormat } from '../output.ts';
 import { namespaceScope, printView } from '../apps.ts';
 import { eventRow, eventTable } from '../views.ts';
@@ -39,8 +39,7 @@ export const events: Command = {
     const type = values.type as string | undefined;
     if (type !== undefined && type !== 'Normal' && type !== 'Warning')
       throw new UsageError(`--type must be Normal or Warning, got "${type}"`);
-    const { client, namespace } = await connect(values, io);
-    try {
+    return withTarget(values, io, async ({ client, namespace }) => {
       const list = await client.list<Event>('v1', 'Event', {
         ...(namespaceScope(values, namespace) ? { namespace } : {}),
         ...(type ? { fieldSelector: `type=${type}` } : {}),
@@ -62,8 +61,6 @@ export const events: Command = {
             ),
       );
       return ExitCode.Ok;
-    } finally {
-      client.close();
-    }
+    });
   },
 };

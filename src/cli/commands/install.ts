@@ -3,7 +3,7 @@ import { waitForHealthy } from '../../apply/wait.ts';
 import { describeRef, refOf } from '../../cluster/objects.ts';
 import type { Command } from '../command.ts';
 import { writeLine } from '../io.ts';
-import { KUBE_OPTIONS, connect } from '../kube.ts';
+import { KUBE_OPTIONS, withTarget } from '../kube.ts';
 
 export const install: Command = {
   name: 'install',
@@ -30,7 +30,6 @@ export const install: Command = {
     wait: { type: 'boolean' },
   },
   async run({ values }, io) {
-    const { client } = await connect({ ...values, namespace: undefined }, io);
     const defaults = defaultInstallOptions();
     const namespace = (values.namespace as string | undefined) ?? defaults.namespace;
     const manifests = installManifests({
@@ -40,7 +39,7 @@ export const install: Command = {
       adminUser: (values['admin-user'] as string | undefined) ?? defaults.adminUser,
     });
     const dryRun = Boolean(values['dry-run']);
-    try {
+    return withTarget({ ...values, namespace: undefined }, io, async ({ client }) => {
       for (const obj of manifests) {
         await client.apply(obj, { fieldManager: 'cairn-install', dryRun });
         writeLine(io.out, `${describeRef(refOf(obj))} ${dryRun ? 'accepted (dry run)' : 'applied'}`);
@@ -64,8 +63,6 @@ export const install: Command = {
         writeLine(io.out, `cairn ${defaults.image.split(':')[1] ?? ''} is running in namespace ${namespace}`);
       }
       return 0;
-    } finally {
-      client.close();
-    }
+    });
   },
 };

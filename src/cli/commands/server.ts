@@ -3,9 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { API_VERSION, type Application } from '../../api/types.ts';
 import type { KubeClient } from '../../cluster/client.ts';
 import { SharedInformers } from '../../cluster/informer.ts';
-import { jsonLogger } from '../../record/log.ts';
+import { jsonLogger } from '../../log.ts';
 import { defaultOidcOptions, OidcClient } from '../../server/api/oidc.ts';
-import { ADMIN_PASSWORD_KEY, hashPassword } from '../../server/api/identity.ts';
+import { ADMIN_PASSWORD_KEY, hashPassword, sessionKeyFromSecret } from '../../server/api/identity.ts';
 import { ApiServer, defaultApiServerOptions, defaultUiDir } from '../../server/api/server.ts';
 import { VERSION } from '../../version.ts';
 import type { Command } from '../command.ts';
@@ -97,7 +97,9 @@ export const server: Command = {
     'lines on stderr.\n' +
     'OpenID Connect: --oidc-issuer, --oidc-client-id (secret in $CAIRN_OIDC_CLIENT_SECRET) and the claim flags of\n' +
     'kube-apiserver (--oidc-username-claim, --oidc-username-prefix, --oidc-groups-claim, --oidc-groups-prefix);\n' +
-    'the provider redirects to --external-url + /api/oidc/callback.',
+    'the provider redirects to --external-url + /api/oidc/callback.\n' +
+    'Sessions are signed with a random key made at start, so a restart logs everyone out; --session-key-file reads\n' +
+    'the key from a file, --session-key-secret NAME keeps it in a Secret of namespace -n (made when missing).',
   examples: [
     'cairn server --listen 127.0.0.1:8090 -n cairn-system --admin-user cairn:admin',
     'printf %s "$PASSWORD" | cairn server --set-admin-password -n cairn-system   # writes the Secret and exits',
@@ -116,6 +118,7 @@ export const server: Command = {
     badges: { type: 'boolean' },
     'secure-cookies': { type: 'boolean' },
     'session-key-file': { type: 'string' },
+    'session-key-secret': { type: 'string' },
     'cache-dir': { type: 'string' },
     'allow-http-git': { type: 'boolean' },
     'diff-as': { type: 'string' },
@@ -139,6 +142,9 @@ export const server: Command = {
     const applications = informers.informerFor<Application>({ apiVersion: API_VERSION, kind: 'Application' });
     const defaults = defaultApiServerOptions();
     const keyFile = values['session-key-file'] as string | undefined;
+    const keySecret = values['session-key-secret'] as string | undefined;
+    if (keyFile && keySecret)
+      throw new UsageError('give --session-key-file or --session-key-secret, not both');
     const adminUser = values['admin-user'] as string | undefined;
     const externalUrl = (
       (values['external-url'] as string | undefined) ?? `http://${listen.host ?? 'localhost'}:${listen.port}`
@@ -152,7 +158,11 @@ export const server: Command = {
         host: listen.host,
         version: VERSION,
         uiDir: (values['ui-dir'] as string | undefined) ?? (await defaultUiDir()),
-        ...(keyFile ? { sessionKey: await readFile(keyFile) } : {}),
+        ...(keyFile
+          ? { sessionKey: await readFile(keyFile) }
+          : keySecret
+            ? { sessionKey: await sessionKeyFromSecret(client, namespace, keySecret) }
+            : {}),
         secureCookies: Boolean(values['secure-cookies']),
         admin: adminUser
           ? {

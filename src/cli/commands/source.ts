@@ -3,45 +3,23 @@ import { API_VERSION, type Application, type GitRepository } from '../../api/typ
 import type { KubeObject } from '../../cluster/objects.ts';
 import { commandGroup, type Command } from '../command.ts';
 import { ExitCode } from '../io.ts';
-import { GLOBAL_OPTIONS, connect } from '../kube.ts';
+import { GLOBAL_OPTIONS, withTarget } from '../kube.ts';
 import { parseViewFormat } from '../output.ts';
-import { getRepository, listObjects, namespaceScope, oneName, printView } from '../apps.ts';
+import { getRepository, listCommand, listObjects, oneName, printView } from '../apps.ts';
 import { sourceDetails, sourceTable } from '../views.ts';
 
-const sourceList: Command = {
-  name: 'list',
+const sourceList = listCommand<GitRepository & KubeObject>({
+  kind: 'GitRepository',
+  plural: 'GitRepositories',
   summary: 'list GitRepositories with their ref, revision and readiness',
-  usage: 'cairn source list [-n NS | -A] [-o table|wide|json|yaml]',
+  usage: 'cairn source list [-n NS | -A] [-o table|wide|json|yaml|name]',
   examples: ['cairn source list', 'cairn source list -A -o wide'],
-  options: GLOBAL_OPTIONS,
-  async run({ values }, io) {
-    const format = parseViewFormat(values.output);
-    const { client, namespace } = await connect(values, io);
-    try {
-      const repos = await listObjects<GitRepository & KubeObject>(
-        client,
-        'GitRepository',
-        namespaceScope(values, namespace),
-      );
-      printView(io, format, { apiVersion: 'v1', kind: 'List', items: repos }, () =>
-        repos.length === 0
-          ? `No GitRepositories in ${values['all-namespaces'] ? 'any namespace' : `namespace ${namespace}`}.`
-          : sourceTable(repos, {
-              now: new Date(),
-              wide: format === 'wide',
-              allNamespaces: Boolean(values['all-namespaces']),
-              color: io.color,
-            }),
-      );
-      return ExitCode.Ok;
-    } finally {
-      client.close();
-    }
-  },
-};
+  table: sourceTable,
+});
 
 const sourceGet: Command = {
   name: 'get',
+  completesNamesOf: 'source',
   summary: 'show a GitRepository: URL, ref, last fetched revision, and the Applications that use it',
   usage: 'cairn source get NAME [-n NS] [-o table|json|yaml]',
   examples: ['cairn source get shop-repo -n shop', 'cairn source get shop-repo -o json'],
@@ -49,8 +27,7 @@ const sourceGet: Command = {
   async run({ values, positionals }, io) {
     const format = parseViewFormat(values.output);
     const name = oneName(positionals);
-    const { client, namespace } = await connect(values, io);
-    try {
+    return withTarget(values, io, async ({ client, namespace }) => {
       const repo = await getRepository(client, namespace, name);
       // Applications may follow a repository from another namespace: look in all the user may list, else this one.
       const apps = await listObjects<Application & KubeObject>(client, 'Application', undefined).catch(() =>
@@ -73,9 +50,7 @@ const sourceGet: Command = {
         () => sourceDetails(repo, users, { now: new Date(), color: io.color }),
       );
       return ExitCode.Ok;
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 

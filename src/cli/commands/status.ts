@@ -4,7 +4,7 @@ import { aggregateHealth, healthOf } from '../../health/registry.ts';
 import { parseKey } from '../../plan/inventory.ts';
 import type { Command } from '../command.ts';
 import { UsageError, writeLine } from '../io.ts';
-import { KUBE_OPTIONS, connect } from '../kube.ts';
+import { KUBE_OPTIONS, withTarget } from '../kube.ts';
 import { formatObjects, parseOutputFormat } from '../output.ts';
 import { formatTable } from '../table.ts';
 
@@ -20,8 +20,7 @@ export const status: Command = {
     const application = values.app as string | undefined;
     if (!application) throw new UsageError('--app is required');
     const format = values.output === undefined ? 'table' : parseOutputFormat(values.output as string, 'yaml');
-    const { client, namespace } = await connect(values, io);
-    try {
+    return withTarget(values, io, async ({ client, namespace }) => {
       const inventory = await new ConfigMapInventoryStore(client, application, namespace).load();
       if (inventory.entries.length === 0) {
         writeLine(io.err, `${application}: nothing applied in namespace ${namespace}`);
@@ -62,8 +61,6 @@ export const status: Command = {
         );
       }
       return overall.status === 'Healthy' ? 0 : 1;
-    } finally {
-      client.close();
-    }
+    });
   },
 };

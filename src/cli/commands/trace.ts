@@ -7,7 +7,7 @@ import { trackingOf, traceObject } from '../../inspect/index.ts';
 import { TRACKING_LABEL } from '../../plan/metadata.ts';
 import type { Command } from '../command.ts';
 import { ExitCode, NotFoundError, UsageError } from '../io.ts';
-import { GLOBAL_OPTIONS, connect } from '../kube.ts';
+import { GLOBAL_OPTIONS, withTarget } from '../kube.ts';
 import { parseViewFormat } from '../output.ts';
 import { applicationRef, printView, repositoryRef } from '../apps.ts';
 import { traceText } from '../views.ts';
@@ -77,8 +77,7 @@ export const trace: Command = {
     const parts = positionals[0]!.split('/');
     if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === ''))
       throw new UsageError(`give KIND/NAMESPACE/NAME or KIND/NAME, got "${positionals[0]}"`);
-    const { client, namespace } = await connect(values, io);
-    try {
+    return withTarget(values, io, async ({ client, namespace }) => {
       const kind = await resolveKind(client, parts[0]!);
       const objectNamespace = parts.length === 3 ? parts[1]! : kind.namespaced ? namespace : undefined;
       const name = parts.at(-1)!;
@@ -112,8 +111,6 @@ export const trace: Command = {
       )!;
       printView(io, format, result, () => traceText(result, { now: new Date(), color: io.color }));
       return app ? ExitCode.Ok : ExitCode.Failed;
-    } finally {
-      client.close();
-    }
+    });
   },
 };

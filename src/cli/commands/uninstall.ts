@@ -2,7 +2,7 @@ import { describeRef } from '../../cluster/objects.ts';
 import { defaultUninstallOptions, uninstall as removeCairn } from '../../install/uninstall.ts';
 import type { Command } from '../command.ts';
 import { writeLine } from '../io.ts';
-import { KUBE_OPTIONS, connect } from '../kube.ts';
+import { KUBE_OPTIONS, withTarget } from '../kube.ts';
 import { ensureReachable } from '../reach.ts';
 
 export const uninstall: Command = {
@@ -33,8 +33,7 @@ export const uninstall: Command = {
       force: Boolean(values.force),
       dryRun: Boolean(values['dry-run']),
     };
-    const { client } = await connect({ ...values, namespace: undefined }, io);
-    try {
+    return withTarget({ ...values, namespace: undefined }, io, async ({ client }) => {
       await ensureReachable(client);
       const result = await removeCairn(client, options, (ref, outcome) =>
         writeLine(io.out, `${describeRef(ref)} ${outcome}`),
@@ -50,8 +49,6 @@ export const uninstall: Command = {
         return 1;
       }
       return 0;
-    } finally {
-      client.close();
-    }
+    });
   },
 };

@@ -3,7 +3,7 @@
 // carry the identity and a CSRF token; the signing and checking here are pure functions of a key.
 import { createHmac, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
-import type { KubeClient } from '../../cluster/client.ts';
+import { isConflict, type KubeClient } from '../../cluster/client.ts';
 import type { KubeObject } from '../../cluster/objects.ts';
 
 const scrypt = promisify(scryptCallback) as (
@@ -126,6 +126,48 @@ export async function checkAdminPassword(
   return (await verifyPassword(password, Buffer.from(encoded, 'base64').toString('utf8')))
     ? account.person
     : undefined;
+}
+
+/** The key of the session key in its Secret; at least `SESSION_KEY_BYTES` bytes. */
+export const SESSION_KEY_FIELD = 'key';
+const SESSION_KEY_BYTES = 32;
+
+/**
+ * The key sessions are signed with, kept in a Secret of the server's namespace and made (32 random
+ * bytes) by the first server that finds none: sessions outlive a restart and hold across replicas.
+ * Two servers starting at once both try to make it; the second reads what the first made.
+ */
+export async function sessionKeyFromSecret(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<Buffer> {
+  const ref = { apiVersion: 'v1', kind: 'Secret', namespace, name };
+  const read = async (): Promise<Buffer | undefined> => {
+    const secret = await client.getOptional<KubeObject & { data?: Record<string, string> }>(ref);
+    if (!secret) return undefined;
+    const key = Buffer.from(secret.data?.[SESSION_KEY_FIELD] ?? '', 'base64');
+    if (key.length < SESSION_KEY_BYTES)
+      throw new Error(
+        `Secret ${namespace}/${name}: data.${SESSION_KEY_FIELD} must hold at least ${SESSION_KEY_BYTES} bytes`,
+      );
+    return key;
+  };
+  const existing = await read();
+  if (existing) return existing;
+  try {
+    await client.create({
+      ...ref,
+      metadata: { name, namespace, labels: { 'app.kubernetes.io/part-of': 'cairn' } },
+      type: 'Opaque',
+      data: { [SESSION_KEY_FIELD]: randomBytes(SESSION_KEY_BYTES).toString('base64') },
+    });
+  } catch (e) {
+    if (!isConflict(e)) throw e; // AlreadyExists: another server made it first
+  }
+  const made = await read();
+  if (!made) throw new Error(`Secret ${namespace}/${name} was made but cannot be read`);
+  return made;
 }
 
 interface TokenReviewStatus {
