@@ -395,6 +395,12 @@ export const scaleScenario: Scenario = {
           const sent = await clientRequests(fleet.port);
           const audited = await auditSince(fleet.plane.auditLog, 0);
           log(`S1 ${count} applications: ${seconds.toFixed(1)} s`);
+          log(
+            `S1 writes by kind: ${Object.entries(audited.count.byKind)
+              .sort((a, b) => b[1] - a[1])
+              .map(([k, n]) => `${k} ${n}`)
+              .join(', ')}`,
+          );
           out.push(
             {
               scenario: 'scale',
