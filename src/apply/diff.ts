@@ -5,7 +5,7 @@ import { describeRef, type KubeObject } from '../cluster/objects.ts';
 import { diffObjects, type ObjectDiff } from '../plan/diff.ts';
 import { Action, type DesiredObject, type Plan } from '../plan/plan.ts';
 import type { InventoryStore } from './inventory-store.ts';
-import { planApplication, type SyncOptions } from './sync.ts';
+import { planApplication, type PlanOptions } from './sync.ts';
 
 export interface ApplicationDiff {
   plan: Plan;
@@ -18,17 +18,7 @@ export async function diffApplication(
   client: KubeClient,
   desired: readonly DesiredObject[],
   store: InventoryStore,
-  options: Pick<
-    SyncOptions,
-    | 'application'
-    | 'namespace'
-    | 'prune'
-    | 'ignoreDifferences'
-    | 'fieldManager'
-    | 'revision'
-    | 'deployment'
-    | 'labels'
-  >,
+  options: PlanOptions,
 ): Promise<ApplicationDiff> {
   const { plan, live } = await planApplication(client, desired, store, options);
   const objects: ObjectDiff[] = [];

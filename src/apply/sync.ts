@@ -353,22 +353,25 @@ export interface PlannedApplication {
   live: Map<string, KubeObject>;
 }
 
+/** What planning needs of the sync options (a diff plans and writes nothing). */
+export type PlanOptions = Pick<
+  SyncOptions,
+  | 'application'
+  | 'namespace'
+  | 'prune'
+  | 'ignoreDifferences'
+  | 'fieldManager'
+  | 'revision'
+  | 'deployment'
+  | 'labels'
+>;
+
 /** Reads the inventory and the live objects and plans a sync: the read-only half of syncObjects. */
 export async function planApplication(
   client: KubeClient,
   desired: readonly DesiredObject[],
   store: InventoryStore,
-  options: Pick<
-    SyncOptions,
-    | 'application'
-    | 'namespace'
-    | 'prune'
-    | 'ignoreDifferences'
-    | 'fieldManager'
-    | 'revision'
-    | 'deployment'
-    | 'labels'
-  >,
+  options: PlanOptions,
 ): Promise<PlannedApplication> {
   const inventory = await store.load();
   const scopeOf = await resolveScopes(

@@ -9,7 +9,13 @@ import { test, type TestContext } from 'node:test';
 import { API_VERSION, type Application, type GitRepository } from '../../src/api/types.ts';
 import type { KubeClient } from '../../src/cluster/client.ts';
 import type { KubeObject } from '../../src/cluster/objects.ts';
-import { installCrds, releaseFinalizers, startController } from '../harness/cairn.ts';
+import {
+  gitRepository,
+  installCrds,
+  webApplication,
+  releaseFinalizers,
+  startController,
+} from '../harness/cairn.ts';
 import {
   git,
   gitRepoFrom,
@@ -62,18 +68,9 @@ async function replicas(client: KubeClient, ns: string): Promise<number> {
   return web.spec.replicas;
 }
 
+/** The Application `web`: automated (prune, no self-heal) or report-only. */
 function applicationManifest(ns: string, automated: boolean) {
-  return {
-    apiVersion: API_VERSION,
-    kind: 'Application',
-    metadata: { name: 'web', namespace: ns },
-    spec: {
-      source: { repositoryRef: { name: 'repo' }, path: '.' },
-      destination: { namespace: ns },
-      interval: '1h',
-      ...(automated ? { syncPolicy: { automated: { prune: true, selfHeal: false } } } : {}),
-    },
-  };
+  return webApplication(ns, automated ? { prune: true, selfHeal: false } : undefined);
 }
 
 async function setup(t: TestContext, automated: boolean) {
@@ -82,13 +79,8 @@ async function setup(t: TestContext, automated: boolean) {
   const ns = await newNamespace(t, 'cliapp');
   t.after(() => releaseFinalizers(client, ns));
   const repo = await gitRepoFrom(WEB);
-  await client.create({
-    apiVersion: API_VERSION,
-    kind: 'GitRepository',
-    metadata: { name: 'repo', namespace: ns },
-    // Polled every second: pushes are seen without a webhook.
-    spec: { url: repo.httpUrl, ref: { branch: 'main' }, interval: '1s' },
-  });
+  // Polled every second: pushes are seen without a webhook.
+  await client.create(gitRepository(ns, repo.httpUrl, '1s'));
   await client.create(applicationManifest(ns, automated));
   await startController(t, kubeconfig, ns);
   return { client, kubeconfig, ns, repo };

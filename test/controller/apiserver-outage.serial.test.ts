@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { API_VERSION, type Application } from '../../src/api/types.ts';
 import type { KubeObject } from '../../src/cluster/objects.ts';
-import { installCrds, startController } from '../harness/cairn.ts';
+import { gitRepository, installCrds, webApplication, startController } from '../harness/cairn.ts';
 import { git, gitRepoFrom, privateCluster, waitForObject, scaleDeployment } from '../harness/index.ts';
 import { REPO_ROOT } from '../harness/tools.ts';
 
@@ -21,23 +21,8 @@ test('the controller rides out a 10 s API server outage in the middle of a recon
   const ns = 'outage';
   await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   const repo = await gitRepoFrom(join(REPO_ROOT, 'test', 'fixtures', 'apps', 'web'));
-  await client.create({
-    apiVersion: API_VERSION,
-    kind: 'GitRepository',
-    metadata: { name: 'repo', namespace: ns },
-    spec: { url: repo.httpUrl, interval: '2s' },
-  });
-  await client.create({
-    apiVersion: API_VERSION,
-    kind: 'Application',
-    metadata: { name: 'web', namespace: ns },
-    spec: {
-      source: { repositoryRef: { name: 'repo' } },
-      destination: { namespace: ns },
-      interval: '1h',
-      syncPolicy: { automated: { selfHeal: true } },
-    },
-  });
+  await client.create(gitRepository(ns, repo.httpUrl, '2s'));
+  await client.create(webApplication(ns, { selfHeal: true }));
   const controller = await startController(t, plane.kubeconfig, ns);
   const appRef = { apiVersion: API_VERSION, kind: 'Application', namespace: ns, name: 'web' };
   await waitForObject<Application & KubeObject>(

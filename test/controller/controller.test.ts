@@ -9,7 +9,14 @@ import { test, type TestContext } from 'node:test';
 import { API_VERSION, type Application } from '../../src/api/types.ts';
 import type { KubeClient } from '../../src/cluster/client.ts';
 import type { KubeObject } from '../../src/cluster/objects.ts';
-import { installCrds, startController, type RunningController, releaseFinalizers } from '../harness/cairn.ts';
+import {
+  gitRepository,
+  installCrds,
+  webApplication,
+  startController,
+  type RunningController,
+  releaseFinalizers,
+} from '../harness/cairn.ts';
 import {
   git,
   gitRepoFrom,
@@ -52,25 +59,14 @@ async function setup(
   const ns = await newNamespace(t, 'ctl');
   t.after(() => releaseFinalizers(client, ns));
   const repo = await gitRepoFrom(WEB);
-  await client.create({
-    apiVersion: API_VERSION,
-    kind: 'GitRepository',
-    metadata: { name: 'repo', namespace: ns },
-    spec: { url: repo.httpUrl, ref: { branch: 'main' }, interval: app.repoInterval ?? '1h' },
-  });
-  await client.create({
-    apiVersion: API_VERSION,
-    kind: 'Application',
-    metadata: { name: 'web', namespace: ns },
-    spec: {
-      source: { repositoryRef: { name: 'repo' }, path: '.' },
-      destination: { namespace: ns },
-      interval: app.interval ?? '1h',
-      ...(app.automated === false
-        ? {}
-        : { syncPolicy: { automated: { prune: true, selfHeal: app.selfHeal ?? false } } }),
-    },
-  });
+  await client.create(gitRepository(ns, repo.httpUrl, app.repoInterval));
+  await client.create(
+    webApplication(
+      ns,
+      app.automated === false ? undefined : { prune: true, selfHeal: app.selfHeal ?? false },
+      app.interval,
+    ),
+  );
   const controller = await startController(t, kubeconfig, ns, app.controllerArgs ?? []);
   return { client, kubeconfig, ns, repo, controller };
 }

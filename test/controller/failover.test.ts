@@ -4,7 +4,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { API_VERSION, type Application } from '../../src/api/types.ts';
 import type { KubeObject } from '../../src/cluster/objects.ts';
-import { installCrds, startController, releaseFinalizers } from '../harness/cairn.ts';
+import {
+  gitRepository,
+  installCrds,
+  webApplication,
+  startController,
+  releaseFinalizers,
+} from '../harness/cairn.ts';
 import {
   gitRepoFrom,
   newNamespace,
@@ -24,23 +30,8 @@ test('one of two controllers leads; after SIGKILL the other takes over and recon
   const ns = await newNamespace(t, 'failover');
   t.after(() => releaseFinalizers(client, ns));
   const repo = await gitRepoFrom(join(REPO_ROOT, 'test', 'fixtures', 'apps', 'web'));
-  await client.create({
-    apiVersion: API_VERSION,
-    kind: 'GitRepository',
-    metadata: { name: 'repo', namespace: ns },
-    spec: { url: repo.httpUrl, interval: '1h' },
-  });
-  await client.create({
-    apiVersion: API_VERSION,
-    kind: 'Application',
-    metadata: { name: 'web', namespace: ns },
-    spec: {
-      source: { repositoryRef: { name: 'repo' } },
-      destination: { namespace: ns },
-      interval: '1h',
-      syncPolicy: { automated: { selfHeal: true } },
-    },
-  });
+  await client.create(gitRepository(ns, repo.httpUrl));
+  await client.create(webApplication(ns, { selfHeal: true }));
   const first = await startController(t, kubeconfig, ns, ['--log-level', 'debug']);
   await waitUntil(
     'the first controller to lead',

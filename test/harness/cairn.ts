@@ -1,5 +1,5 @@
-// Helpers for tests of Cairn's own processes: install the CRDs, run `cairn controller`, act as a
-// ServiceAccount of the install manifests.
+// Helpers for tests of Cairn's own processes: install the CRDs, make a GitRepository and an
+// Application, run `cairn controller`, act as a ServiceAccount of the install manifests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { stringify } from 'yaml';
 import { customResourceDefinitions } from '../../src/api/crds.ts';
+import { API_VERSION } from '../../src/api/types.ts';
 import type { KubeClient } from '../../src/cluster/client.ts';
 import type { KubeObject } from '../../src/cluster/objects.ts';
 import { waitForObject } from './index.ts';
@@ -38,6 +39,38 @@ export function installCrds(client: KubeClient): Promise<void> {
     installed.set(client, pending);
   }
   return pending;
+}
+
+/** The GitRepository `repo` of a namespace, following `url`'s main branch every `interval`. */
+export function gitRepository(namespace: string, url: string, interval = '1h'): KubeObject {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'GitRepository',
+    metadata: { name: 'repo', namespace },
+    spec: { url, ref: { branch: 'main' }, interval },
+  };
+}
+
+/**
+ * The Application `web` of a namespace: the root of the GitRepository `repo`, applied into the
+ * same namespace, looked at hourly; `automated` gives its sync policy (none: report only).
+ */
+export function webApplication(
+  namespace: string,
+  automated?: { prune?: boolean; selfHeal?: boolean },
+  interval = '1h',
+): KubeObject {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Application',
+    metadata: { name: 'web', namespace },
+    spec: {
+      source: { repositoryRef: { name: 'repo' }, path: '.' },
+      destination: { namespace },
+      interval,
+      ...(automated ? { syncPolicy: { automated } } : {}),
+    },
+  };
 }
 
 export interface RunningController {
