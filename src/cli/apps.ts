@@ -299,3 +299,22 @@ export function listCommand<T extends KubeObject>(spec: {
     },
   };
 }
+
+/** A commit a person names: a full SHA, or the start of one the Application has seen. */
+export function resolveRevision(app: Application, revision: string): string {
+  if (/^[0-9a-f]{40}$/.test(revision)) return revision;
+  if (!/^[0-9a-f]{4,39}$/.test(revision)) throw new UsageError(`--revision ${revision}: not a commit SHA`);
+  const known = new Set(
+    [
+      ...(app.status?.history ?? []).map((h) => h.revision),
+      app.status?.sync?.revision,
+      app.status?.lastAttemptedRevision,
+    ].filter((r): r is string => !!r && /^[0-9a-f]{40}$/.test(r)),
+  );
+  const matches = [...known].filter((r) => r.startsWith(revision));
+  if (matches.length !== 1)
+    throw new UsageError(
+      `--revision ${revision} ${matches.length === 0 ? 'matches no commit in the history' : 'is ambiguous'}: give the full commit SHA`,
+    );
+  return matches[0]!;
+}

@@ -209,6 +209,24 @@ test('history and rollback: three commits, rollback to the first pins it through
   const after = await cairnJson<Application>(['app', 'get', 'web', '-n', ns], kubeconfig);
   assert.equal(after.spec.source.pinnedRevision, undefined);
   assert.equal(after.status?.pinnedRevision, undefined);
+
+  // --revision takes a branch: resolved to its commit now, and pinned.
+  await git(['--git-dir', repo.path, 'branch', 'release', second]);
+  const byBranch = await cairn(
+    ['app', 'sync', 'web', '-n', ns, '--revision', 'release', '--allow-http', '--timeout', '2m'],
+    kubeconfig,
+  );
+  assert.equal(byBranch.code, 0, byBranch.stderr);
+  assert.match(byBranch.stderr, new RegExp(`web: pinned to ${second.slice(0, 12)}`));
+  assert.equal(await replicas(client, ns), 3);
+  const missing = await cairn(
+    ['app', 'sync', 'web', '-n', ns, '--revision', 'no-such-branch', '--allow-http'],
+    kubeconfig,
+  );
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /--revision no-such-branch: no branch or tag of that name in http:/);
+  const still = await cairnJson<Application>(['app', 'get', 'web', '-n', ns], kubeconfig);
+  assert.equal(still.spec.source.pinnedRevision, second, 'a ref that is not there changes nothing');
 });
 
 test('every command with -o json on a manual Application: diff, sync, list, get, tree, source, events, trace, suspend, resume, wait, create, delete', async (t) => {

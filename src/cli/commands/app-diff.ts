@@ -13,12 +13,11 @@ import { Renderer } from '../../render/renderer.ts';
 import { SourceError, SourceErrorReason } from '../../source/errors.ts';
 import { GitMirrors, defaultMirrorOptions, type Artifact } from '../../source/mirrors.ts';
 import type { Command } from '../command.ts';
-import { ExitCode, UsageError, writeLine } from '../io.ts';
+import { ExitCode, NotFoundError, UsageError, writeLine } from '../io.ts';
 import { GLOBAL_OPTIONS, withTarget } from '../kube.ts';
 import { parseViewFormat } from '../output.ts';
-import { getApplication, getRepository, oneName, printView } from '../apps.ts';
+import { getApplication, getRepository, oneName, printView, resolveRevision } from '../apps.ts';
 import { refCandidates } from '../source.ts';
-import { resolveRevision } from './app-sync.ts';
 
 async function readSecret(client: KubeClient, namespace: string, name: string) {
   const secret = await client.getOptional<KubeObject & { data?: Record<string, string> }>({
@@ -59,8 +58,9 @@ export async function checkout(
     return mirrors.fetch({ ...remote, ref: { commit } });
   }
   const known = /^[0-9a-f]{4,40}$/.test(revision) ? resolveRevision(app, revision) : undefined;
+  const candidates = known ? [{ commit: known }] : refCandidates(revision);
   let lastError: unknown;
-  for (const ref of known ? [{ commit: known }] : refCandidates(revision)) {
+  for (const ref of candidates) {
     try {
       return await mirrors.fetch({ ...remote, ref });
     } catch (e) {
@@ -68,6 +68,9 @@ export async function checkout(
       if (!(e instanceof SourceError && e.reason === SourceErrorReason.RefNotFound)) throw e;
     }
   }
+  // Tried as a branch and then as a tag: say so, not only what the last try found.
+  if (candidates.length > 1)
+    throw new NotFoundError(`--revision ${revision}: no branch or tag of that name in ${repo.spec.url}`);
   throw lastError;
 }
 

@@ -6,10 +6,13 @@ import type { Command } from '../command.ts';
 import { NotFoundError, UsageError, writeLine, type CliIO } from '../io.ts';
 import { GLOBAL_OPTIONS, withTarget } from '../kube.ts';
 import { parseViewFormat, type ViewFormat } from '../output.ts';
+import { checkout } from './app-diff.ts';
 import {
   durationMs,
   getApplication,
+  getRepository,
   oneName,
+  resolveRevision,
   requestReconcile,
   setPin,
   reportWait,
@@ -21,24 +24,22 @@ const WAIT_OPTIONS = {
   timeout: { type: 'string' },
 } as const;
 
-/** A commit a person names: a full SHA, or the start of one the Application has seen. */
-export function resolveRevision(app: Application, revision: string): string {
-  if (/^[0-9a-f]{40}$/.test(revision)) return revision;
-  if (!/^[0-9a-f]{4,39}$/.test(revision))
-    throw new UsageError(`--revision takes a commit SHA (or HEAD to follow the branch), got "${revision}"`);
-  const known = new Set(
-    [
-      ...(app.status?.history ?? []).map((h) => h.revision),
-      app.status?.sync?.revision,
-      app.status?.lastAttemptedRevision,
-    ].filter((r): r is string => !!r && /^[0-9a-f]{40}$/.test(r)),
-  );
-  const matches = [...known].filter((r) => r.startsWith(revision));
-  if (matches.length !== 1)
-    throw new UsageError(
-      `--revision ${revision} ${matches.length === 0 ? 'matches no commit in the history' : 'is ambiguous'}: give the full commit SHA`,
-    );
-  return matches[0]!;
+/** The commit `--revision` names: from the history (a SHA or its start), else a branch or tag now. */
+async function pinnable(
+  client: KubeClient,
+  app: Application,
+  revision: string,
+  io: CliIO,
+  allowHttp: boolean,
+): Promise<string> {
+  if (/^[0-9a-f]{4,40}$/.test(revision)) return resolveRevision(app, revision);
+  const ref = app.spec.source.repositoryRef;
+  const repo = await getRepository(client, ref.namespace ?? app.metadata.namespace ?? '', ref.name);
+  const artifact = await checkout(client, app, repo, revision, {
+    ...(io.env.CAIRN_CACHE_DIR ? { cacheDir: io.env.CAIRN_CACHE_DIR } : {}),
+    allowHttp,
+  });
+  return artifact.commit;
 }
 
 /** Asks for a reconcile, then waits (unless --async) and reports. */
@@ -71,19 +72,26 @@ export const appSync: Command = {
   name: 'sync',
   completesNamesOf: 'app',
   summary: 'apply an Application now (even without automated sync) and wait until it is healthy',
-  usage: 'cairn app sync NAME [--revision SHA|HEAD] [--async] [--timeout 5m] [-n NS]',
+  usage: 'cairn app sync NAME [--revision REF|HEAD] [--allow-http] [--async] [--timeout 5m] [-n NS]',
   description:
     'Asks the controller for a reconcile (the annotation reconcile.cairn.dev/requestedAt) and waits until it\n' +
     'has handled that request and the Application is Ready, Synced and Healthy.\n' +
-    '--revision SHA pins that commit (as rollback does); --revision HEAD removes a pin and follows the branch.\n' +
+    '--revision pins a commit (as rollback does): a SHA, the start of one in the history, or a branch or tag,\n' +
+    'resolved to its commit now; --revision HEAD removes a pin and follows the branch.\n' +
     'Exit code 0 when synced and healthy, 1 when the sync failed, the objects are not healthy, or the timeout passed.',
   examples: [
     'cairn app sync shop -n shop',
     'cairn app sync shop --revision HEAD',
     'cairn app sync shop --revision 3f2a9c1 --timeout 2m',
+    'cairn app sync shop --revision release-1.4',
     'cairn app sync shop --async',
   ],
-  options: { ...GLOBAL_OPTIONS, revision: { type: 'string' }, ...WAIT_OPTIONS },
+  options: {
+    ...GLOBAL_OPTIONS,
+    revision: { type: 'string' },
+    'allow-http': { type: 'boolean' },
+    ...WAIT_OPTIONS,
+  },
   async run({ values, positionals }, io) {
     const format = parseViewFormat(values.output);
     const name = oneName(positionals);
@@ -96,7 +104,7 @@ export const appSync: Command = {
         app = await setPin(client, app, undefined);
         if (had) writeLine(io.err, `${name}: unpinned from ${had.slice(0, 12)}, following the branch`);
       } else if (revision !== undefined) {
-        const commit = resolveRevision(app, revision);
+        const commit = await pinnable(client, app, revision, io, Boolean(values['allow-http']));
         app = await setPin(client, app, commit);
         writeLine(
           io.err,
