@@ -609,8 +609,7 @@ export class GitMirrors {
     let temp = await mkdtemp(join(this.#dir('trees'), `.${commit}-`));
     const index = join(this.#dir('scratch'), `index-${randomBytes(8).toString('hex')}`);
     try {
-      const treeGit = ['--git-dir', mirror, '--work-tree', temp];
-      await git([...treeGit, 'read-tree', commit], { GIT_INDEX_FILE: index });
+      await git(['--git-dir', mirror, 'read-tree', commit], { GIT_INDEX_FILE: index });
       const linked = await this.#linkUnchanged(git, mirror, commit, entries, temp).catch(async () => {
         // A base tree that cannot serve (removed meanwhile, say): write every file instead.
         await removeWritable(temp);
