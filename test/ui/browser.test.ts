@@ -115,7 +115,17 @@ test('log in, see the examples go healthy, open a tree, see a drift, sync, roll 
     await row(name).locator('[data-testid=health]', { hasText: 'Healthy' }).waitFor({ timeout: LONG });
     await row(name).locator('[data-testid=sync]', { hasText: 'Synced' }).waitFor({ timeout: LONG });
   }
+  // A glance: the health and sync bars count both, and a state in the legend filters by it.
+  const healthy = page.locator('[data-testid=health-bar] a[data-status=Healthy]');
+  await healthy.filter({ hasText: 'Healthy 2' }).waitFor({ timeout: LONG });
+  assert.equal(await page.locator('[data-testid=health-bar] rect').count(), 1);
+  assert.equal(await page.locator('[data-testid=sync-bar] svg').getAttribute('aria-label'), 'Sync: 2 Synced');
   await screenshot(page, 'ui-applications');
+  await healthy.click();
+  await page.waitForURL(/health=Healthy/);
+  assert.equal(await page.locator('select[name=health]').inputValue(), 'Healthy');
+  await page.locator('select[name=health]').selectOption('');
+  await page.waitForURL((url) => !url.search.includes('health='));
   await page.getByRole('button', { name: 'Tiles' }).click();
   assert.equal(await page.locator('[data-testid=app-tiles] a').count(), 2);
   await page.getByRole('button', { name: 'Table' }).click();

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, healthOf, subscribe, syncOf, type AppList as List } from './api.ts';
 import { StatusBadge } from './Badges.tsx';
 import { appHref, navigate } from './route.ts';
+import { StatusBars } from './StatusBars.tsx';
 
 const SYNC = ['Synced', 'OutOfSync', 'Unknown'];
 const HEALTH = ['Healthy', 'Progressing', 'Degraded', 'Suspended', 'Missing', 'Unknown'];
@@ -169,6 +170,15 @@ export function AppList({ query }: { query: URLSearchParams }) {
         <p className="error" role="alert">
           {error}
         </p>
+      )}
+      {list && (
+        <StatusBars
+          list={list}
+          sync={SYNC}
+          health={HEALTH}
+          href={(k, v) => withParam(query, k, v)}
+          onPick={set}
+        />
       )}
       {list && list.items.length === 0 && <p className="muted">No Applications match.</p>}
       {list && view === 'table' && list.items.length > 0 && (
