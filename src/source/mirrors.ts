@@ -203,18 +203,7 @@ export class GitMirrors {
     try {
       const out = await runGit({
         git: this.options.git,
-        args: [
-          ...gitConfigArgs(this.options.allowFile),
-          '--git-dir',
-          mirror,
-          'diff-tree',
-          '-r',
-          '-z',
-          '--name-only',
-          '--no-renames',
-          from,
-          to,
-        ],
+        args: [...gitConfigArgs(this.options.allowFile), ...diffTreeArgs(mirror, from, to)],
         cwd: this.#dir('home'),
         env: gitEnvironment({
           home: this.#dir('home'),
@@ -225,7 +214,7 @@ export class GitMirrors {
         timeoutMs: this.options.commandTimeoutMs,
         secrets: [],
       });
-      return out.split('\0').filter(Boolean);
+      return namesOf(out);
     } catch (e) {
       if (e instanceof GitCommandError) return undefined;
       throw e;
@@ -675,23 +664,7 @@ export class GitMirrors {
     if (!baseCommit || baseCommit === commit || entries.some((e) => e.type !== 'blob')) return undefined;
     const base = join(this.#dir('trees'), baseCommit);
     if (!(await isDirectory(base))) return undefined;
-    const changed = new Set(
-      (
-        await git([
-          '--git-dir',
-          mirror,
-          'diff-tree',
-          '-r',
-          '-z',
-          '--name-only',
-          '--no-renames',
-          baseCommit,
-          commit,
-        ])
-      )
-        .split('\0')
-        .filter(Boolean),
-    );
+    const changed = new Set(namesOf(await git(diffTreeArgs(mirror, baseCommit, commit))));
     const shared = (e: TreeEntry) => (e.mode === '100644' || e.mode === '100755') && !changed.has(e.path);
     const linkable = entries.filter(shared);
     // A small tree, or one mostly changed: one checkout costs less than linking.
@@ -797,6 +770,14 @@ async function isDirectory(path: string): Promise<boolean> {
     return false;
   }
 }
+
+/** `git diff-tree` naming the files two commits differ in (a rename as a deletion and an addition). */
+function diffTreeArgs(mirror: string, from: string, to: string): string[] {
+  return ['--git-dir', mirror, 'diff-tree', '-r', '-z', '--name-only', '--no-renames', from, to];
+}
+
+/** Paths from `-z` output. */
+const namesOf = (out: string): string[] => out.split('\0').filter(Boolean);
 
 /** File-system calls a tree write keeps in flight (they wait on the disk, not on this process). */
 const FS_PARALLEL = 16;
