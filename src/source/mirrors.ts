@@ -7,7 +7,7 @@
 //   <cacheDir>/home/                             HOME for git, so no user configuration is read
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
-import { chmod, link, lstat, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, mkdtemp, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { mapLimit } from '../limit.ts';
 import { ASKPASS_SCRIPT, credentialsProblem, prepareAuth, type GitCredentials } from './credentials.ts';
@@ -103,7 +103,8 @@ export interface MirrorOptions {
   maxTreeBytes: number;
   /**
    * A commit's tree nobody asked for in this long is removed (the newest trees of each mirror
-   * stay); it is written again if asked for later.
+   * stay); it is written again if asked for later. When a tree was last asked for is its folder's
+   * modification time, so processes that share a cache see each other's use.
    */
   keepTreesMs: number;
   /** The git executable, looked up on PATH. */
@@ -114,6 +115,8 @@ export interface MirrorOptions {
   env: NodeJS.ProcessEnv;
   /** Measures durations; passed in so tests can fix it. */
   now: () => number;
+  /** Wall-clock milliseconds, for when trees were last asked for; passed in so tests can move it. */
+  clock: () => number;
 }
 
 export function defaultMirrorOptions(): MirrorOptions {
@@ -130,6 +133,7 @@ export function defaultMirrorOptions(): MirrorOptions {
     onEvent: () => {},
     env: process.env,
     now: () => performance.now(),
+    clock: () => Date.now(),
   };
 }
 
@@ -154,8 +158,8 @@ export class GitMirrors {
   readonly #changes = new Map<string, Promise<string[] | undefined>>();
   /** The commits whose trees each mirror wrote or served last, newest last. */
   readonly #newest = new Map<string, string[]>();
-  /** When each tree was last asked for (options.now). */
-  readonly #used = new Map<string, number>();
+  /** When this process last marked each tree as asked for (options.clock). */
+  readonly #touched = new Map<string, number>();
   #sweeping = false;
   #ready: Promise<void> | undefined;
 
@@ -173,7 +177,7 @@ export class GitMirrors {
     if (!/^[0-9a-f]{40}$/.test(commit)) return undefined;
     const dir = join(this.#dir('trees'), commit);
     if (!(await isDirectory(dir))) return undefined;
-    this.#used.set(commit, this.options.now());
+    await this.#touch(commit);
     return dir;
   }
 
@@ -579,7 +583,7 @@ export class GitMirrors {
     const started = this.options.now();
     const dir = join(this.#dir('trees'), commit);
     if (await isDirectory(dir)) {
-      this.#served(mirror, commit);
+      await this.#served(mirror, commit);
       this.#emit(SourceEventKind.TreeReused, display, started, commit);
       return dir;
     }
@@ -631,7 +635,7 @@ export class GitMirrors {
         // Another caller (a fork with the same commit, another process) wrote it first.
         if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw e;
       }
-      this.#served(mirror, commit);
+      await this.#served(mirror, commit);
       this.#emit(SourceEventKind.TreeWritten, display, started, commit);
       void this.#sweepTrees();
       return dir;
@@ -686,24 +690,35 @@ export class GitMirrors {
     return { dirs: byDepth, rest: entries.filter((e) => !shared(e)) };
   }
 
+  /**
+   * Marks a tree as asked for now: its folder's modification time, set at most every tenth of
+   * `keepTreesMs` (an Application reads its tree at every render).
+   */
+  async #touch(commit: string): Promise<void> {
+    const now = this.options.clock();
+    if (now - (this.#touched.get(commit) ?? -Infinity) < this.options.keepTreesMs / 10) return;
+    this.#touched.set(commit, now);
+    await utimes(join(this.#dir('trees'), commit), new Date(now), new Date(now)).catch(() => {});
+  }
+
   /** Remembers that a mirror wrote or served a commit's tree just now. */
-  #served(mirror: string, commit: string): void {
-    this.#used.set(commit, this.options.now());
+  async #served(mirror: string, commit: string): Promise<void> {
+    await this.#touch(commit);
     const newest = (this.#newest.get(mirror) ?? []).filter((c) => c !== commit);
     newest.push(commit);
     this.#newest.set(mirror, newest.slice(-NEWEST_TREES_KEPT));
   }
 
   /**
-   * Removes trees nobody asked for in `keepTreesMs`, except the newest of each mirror: without
-   * this, every commit of a busy repository would stay on disk. A tree seen for the first time
-   * here (left by an earlier process) counts as asked for now.
+   * Removes trees nobody asked for in `keepTreesMs` (by any process sharing the cache), except the
+   * newest of each mirror of this one: without this, every commit of a busy repository would stay
+   * on disk.
    */
   async #sweepTrees(): Promise<void> {
     if (this.#sweeping) return;
     this.#sweeping = true;
     try {
-      const now = this.options.now();
+      const now = this.options.clock();
       const kept = new Set([...this.#newest.values()].flat());
       for (const name of await readdir(this.#dir('trees'))) {
         if (name.startsWith('.')) {
@@ -713,13 +728,12 @@ export class GitMirrors {
           continue;
         }
         if (!/^[0-9a-f]{40}$/.test(name) || kept.has(name)) continue;
-        const used = this.#used.get(name);
-        if (used === undefined) this.#used.set(name, now);
-        if (used === undefined || now - used < this.options.keepTreesMs) continue;
+        const path = join(this.#dir('trees'), name);
+        if (now - (await lstat(path)).mtimeMs < this.options.keepTreesMs) continue;
         // Out of sight first (atomically), so nobody finds half a tree.
         const doomed = join(this.#dir('trees'), `.old-${name}-${randomBytes(4).toString('hex')}`);
-        await rename(join(this.#dir('trees'), name), doomed);
-        this.#used.delete(name);
+        await rename(path, doomed);
+        this.#touched.delete(name);
         await removeWritable(doomed);
       }
     } catch {

@@ -414,11 +414,11 @@ test('a tree nobody asked for in keepTreesMs is removed, the newest stay, and it
   const url = http.url(name);
   const work = await workTree(t);
   const commits: string[] = [];
-  for (let i = 1; i <= 4; i++) commits.push(await commit(work, { 'config.yaml': `version: ${i}\n` }));
+  for (let i = 1; i <= 5; i++) commits.push(await commit(work, { 'config.yaml': `version: ${i}\n` }));
   await push(work, url, ['main']);
   let clock = 0;
-  const { mirrors } = await newMirrors(t, { keepTreesMs: 1000, now: () => clock });
-  const [c1, c2, c3, c4] = commits as [string, string, string, string];
+  const { mirrors, cacheDir } = await newMirrors(t, { keepTreesMs: 1000, clock: () => clock });
+  const [c1, c2, c3, c4, c5] = commits as [string, string, string, string, string];
   const trees = join(mirrors.options.cacheDir, 'trees');
   const present = async () => (await readdir(trees)).filter((n) => !n.startsWith('.')).sort();
   for (const c of [c1, c2, c3]) await mirrors.fetch({ url, ref: { commit: c } });
@@ -432,7 +432,23 @@ test('a tree nobody asked for in keepTreesMs is removed, the newest stay, and it
   });
   assert.deepEqual(await present(), [c2, c3, c4].sort(), 'asked for lately (c2) or newest (c3, c4)');
   assert.equal(await mirrors.localTree(c1), undefined);
-
   const again = await mirrors.fetch({ url, ref: { commit: c1 } });
   assert.equal(await readFile(join(again.dir, 'config.yaml'), 'utf8'), 'version: 1\n');
+  // c3 is no longer among the two newest, and nobody asked for it since it was written.
+  await waitUntil('the tree of c3 to be removed', async () => !(await present()).includes(c3), {
+    timeoutMs: 30_000,
+  });
+  assert.deepEqual(await present(), [c1, c2, c4].sort());
+
+  // Another process on the same cache sees what this one asked for: the folder's time says it.
+  clock = 10_000;
+  assert.ok(await mirrors.localTree(c2), 'c2 is asked for now, by the first process');
+  const { mirrors: other } = await newMirrors(t, { cacheDir, keepTreesMs: 1000, clock: () => clock });
+  await other.fetch({ url, ref: { commit: c5 } });
+  await waitUntil(
+    'the trees nobody asked for lately to be removed',
+    async () => !(await present()).some((c) => c === c1 || c === c4),
+    { timeoutMs: 30_000 },
+  );
+  assert.deepEqual(await present(), [c2, c5].sort(), 'asked for by the first process (c2), newest here (c5)');
 });
