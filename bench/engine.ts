@@ -14,10 +14,9 @@ import type { KubeObject } from '../src/cluster/objects.ts';
 import { describeRef } from '../src/cluster/objects.ts';
 import { diffObjects } from '../src/plan/diff.ts';
 import { Action, planSync } from '../src/plan/plan.ts';
-import { ControlPlane } from '../test/harness/controlplane.ts';
 import { waitUntil } from '../test/harness/processes.ts';
 import { REPO_ROOT } from '../test/harness/tools.ts';
-import { timed, throughput, type Measurement, type Scenario } from './harness.ts';
+import { freshPlane, timed, throughput, type Measurement, type Scenario } from './harness.ts';
 import { workload } from './workload.ts';
 
 const run = promisify(execFile);
@@ -36,7 +35,7 @@ export const engineScenario: Scenario = {
     'plan "unchanged" and diff per second per core (recorded responses); cairn apply vs kubectl apply --server-side, 1,000 objects',
   async run({ quick, log }) {
     const out: Measurement[] = [];
-    const plane = await ControlPlane.up({ name: 'bench-engine', unlimited: true, nodes: 3 }, log);
+    const plane = await freshPlane({ name: 'bench-engine', unlimited: true, nodes: 3 }, log);
     const dir = await mkdtemp(join(tmpdir(), 'cairn-bench-engine-'));
     const client = await plane.client();
     try {

@@ -5,6 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuUsage, memoryUsage } from 'node:process';
 import { promisify } from 'node:util';
+import {
+  ControlPlane,
+  defaultControlPlaneOptions,
+  type ControlPlaneOptions,
+} from '../test/harness/controlplane.ts';
 
 /** One measured figure. */
 export interface Measurement {
@@ -114,4 +119,20 @@ export async function pool<T>(
       while (next < items.length) await fn(items[next++]!);
     }),
   );
+}
+
+/**
+ * A control plane with nothing in it: one left by a run that was stopped (same name, its etcd
+ * data still there) is removed first, or its objects would be measured as this run's.
+ */
+export async function freshPlane(
+  options: Partial<ControlPlaneOptions> & { name: string },
+  log: (line: string) => void = () => {},
+): Promise<ControlPlane> {
+  const left = await ControlPlane.open({ root: defaultControlPlaneOptions().root, ...options });
+  if (left) {
+    log(`cluster ${options.name}: removing the one an earlier run left`);
+    await left.down();
+  }
+  return ControlPlane.up(options, log);
 }

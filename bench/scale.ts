@@ -18,11 +18,11 @@ import { API_VERSION, type Application } from '../src/api/types.ts';
 import type { KubeClient } from '../src/cluster/client.ts';
 import type { KubeObject } from '../src/cluster/objects.ts';
 import { installCrds } from '../test/harness/cairn.ts';
-import { ControlPlane } from '../test/harness/controlplane.ts';
+import type { ControlPlane } from '../test/harness/controlplane.ts';
 import { GitHttpServer, createBareRepo, git, initAndCommit } from '../test/harness/git-server.ts';
 import { freePort, run, waitUntil } from '../test/harness/processes.ts';
 import { REPO_ROOT } from '../test/harness/tools.ts';
-import { compiledCairn, percentile, pool, type Measurement, type Scenario } from './harness.ts';
+import { compiledCairn, freshPlane, percentile, pool, type Measurement, type Scenario } from './harness.ts';
 import { OBJECTS_PER_APP, appObjects } from './workload.ts';
 
 const CONCURRENCY = 8;
@@ -183,7 +183,7 @@ export const SCALE_SETTINGS = {
 };
 
 async function setUp(count: number, cairn: string, log: (l: string) => void): Promise<Fleet> {
-  const plane = await ControlPlane.up({ name: `bench-scale-${count}`, ...PLANE }, log);
+  const plane = await freshPlane({ name: `bench-scale-${count}`, ...PLANE }, log);
   const client = await plane.client();
   const work = await mkdtemp(join(tmpdir(), 'cairn-bench-scale-'));
   const tree = join(work, 'tree');
@@ -295,7 +295,7 @@ async function untilAvailable(
  */
 async function ceiling(count: number, log: (l: string) => void): Promise<Ceiling> {
   // Room for both sets of pods; otherwise the same flags as the plane Cairn is measured on.
-  const plane = await ControlPlane.up(
+  const plane = await freshPlane(
     { name: `bench-ceiling-${count}`, ...PLANE, podsPerNode: 2 * PLANE.podsPerNode },
     log,
   );

@@ -8,10 +8,9 @@ import { API_VERSION } from '../src/api/types.ts';
 import type { KubeClient } from '../src/cluster/client.ts';
 import { ADMIN_PASSWORD_KEY, hashPassword } from '../src/server/api/identity.ts';
 import { installCrds } from '../test/harness/cairn.ts';
-import { ControlPlane } from '../test/harness/controlplane.ts';
 import { REPO_ROOT } from '../test/harness/tools.ts';
 import { ensureUiBuilt } from '../test/ui/helpers.ts';
-import { percentile, pool, type Measurement, type Scenario } from './harness.ts';
+import { freshPlane, percentile, pool, type Measurement, type Scenario } from './harness.ts';
 
 const NAMESPACES = 20;
 const SYNC = ['Synced', 'Synced', 'Synced', 'OutOfSync'] as const;
@@ -96,7 +95,7 @@ export const uiScenario: Scenario = {
     const count = quick ? 500 : 2000;
     await ensureUiBuilt();
     log('starting a private control plane');
-    const plane = await ControlPlane.up({ name: 'bench-ui', nodes: 1 });
+    const plane = await freshPlane({ name: 'bench-ui', nodes: 1 }, log);
     const results: Measurement[] = [];
     const client = await plane.client();
     try {
