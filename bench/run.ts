@@ -24,6 +24,9 @@ if (unknown.length > 0) {
   );
   process.exit(2);
 }
+// Stopped from outside: exit through 'exit', where the scenarios stop the processes they started.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 const chosen = positionals.length > 0 ? SCENARIOS.filter((s) => positionals.includes(s.name)) : SCENARIOS;
 const quick = values.quick ?? false;
 const log = (line: string) => console.error(`  ${line}`);

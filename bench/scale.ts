@@ -146,6 +146,10 @@ function startController(fleet: Fleet): ChildProcess {
     },
   );
   fleet.controller = child;
+  // A benchmark stopped midway must not leave a controller behind (it would act on the next run).
+  const kill = () => child.kill('SIGKILL');
+  process.once('exit', kill);
+  child.once('exit', () => process.off('exit', kill));
   return child;
 }
 
