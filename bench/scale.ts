@@ -47,6 +47,26 @@ function processUsage(pid: number): { cpuSeconds: number; rssMiB: number; peakRs
   };
 }
 
+/** CPU seconds each control-plane process (etcd, kube-apiserver, ...) has used so far, by name. */
+function planeCpu(plane: ControlPlane): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const pid of plane.runningPids()) {
+    const name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    out[name] = (out[name] ?? 0) + processUsage(pid).cpuSeconds;
+  }
+  return out;
+}
+
+/** What each control-plane process used between two readings, largest first, for a note. */
+function planeCpuText(before: Record<string, number>, after: Record<string, number>): string {
+  const used = Object.entries(after).map(([name, s]) => [name, s - (before[name] ?? 0)] as const);
+  const total = used.reduce((sum, [, s]) => sum + s, 0);
+  return `control plane ${total.toFixed(1)} CPU-s (${used
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, s]) => `${name} ${s.toFixed(1)}`)
+    .join(', ')})`;
+}
+
 /** Requests the controller's client has sent so far, from its /metrics. */
 async function clientRequests(port: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -265,6 +285,8 @@ interface Ceiling {
   kubectlApplied: number;
   kubectlHealthy: number;
   requests: number;
+  /** CPU used until available, by the control plane's processes and by the client. */
+  cpu: string;
 }
 
 /** Seconds until every Deployment in namespaces starting with `prefix` has all its replicas available. */
@@ -312,12 +334,16 @@ async function ceiling(count: number, log: (l: string) => void): Promise<Ceiling
     );
     const objects = names.flatMap((n) => appObjects(n, `tight-${n}`));
     const before = client.requestCount;
+    const cpuBefore = planeCpu(plane);
+    const clientBefore = process.cpuUsage();
     const t0 = performance.now();
     await pool(objects, CEILING_PARALLEL, (o) => client.apply(o, { fieldManager: 'bench-ceiling' }));
     const applied = (performance.now() - t0) / 1000;
     const requests = client.requestCount - before;
     const healthy = await untilAvailable(client, 'tight-', count, t0);
-    log(`S0 parallel apply: ${applied.toFixed(1)} s applied, ${healthy.toFixed(1)} s available`);
+    const clientCpu = process.cpuUsage(clientBefore);
+    const cpu = `${planeCpuText(cpuBefore, planeCpu(plane))}; client ${((clientCpu.user + clientCpu.system) / 1e6).toFixed(1)} CPU-s`;
+    log(`S0 parallel apply: ${applied.toFixed(1)} s applied, ${healthy.toFixed(1)} s available; ${cpu}`);
 
     const file = join(work, 'objects.yaml');
     await writeFile(
@@ -335,7 +361,7 @@ async function ceiling(count: number, log: (l: string) => void): Promise<Ceiling
     const kubectlApplied = (performance.now() - t1) / 1000;
     const kubectlHealthy = await untilAvailable(client, 'kubectl-', count, t1);
     log(`S0 kubectl: ${kubectlApplied.toFixed(1)} s applied, ${kubectlHealthy.toFixed(1)} s available`);
-    return { applied, healthy, kubectlApplied, kubectlHealthy, requests };
+    return { applied, healthy, kubectlApplied, kubectlHealthy, requests, cpu };
   } finally {
     client.close();
     await plane.down();
@@ -366,7 +392,7 @@ export const scaleScenario: Scenario = {
         const objects = count * OBJECTS_PER_APP;
         // CAIRN_BENCH_SKIP_CEILING=1 leaves S0 out (a diagnostic run of the controller alone).
         const s0 = process.env.CAIRN_BENCH_SKIP_CEILING
-          ? { applied: NaN, healthy: NaN, kubectlApplied: NaN, kubectlHealthy: NaN, requests: NaN }
+          ? { applied: NaN, healthy: NaN, kubectlApplied: NaN, kubectlHealthy: NaN, requests: NaN, cpu: '' }
           : await ceiling(count, log);
         out.push(
           {
@@ -374,7 +400,7 @@ export const scaleScenario: Scenario = {
             name: `S0 parallel server-side apply, ${count} apps (${objects} objects)`,
             value: s0.healthy,
             unit: 's',
-            note: `to available; applied in ${s0.applied.toFixed(1)} s (${(objects / s0.applied).toFixed(0)} objects/s), ${s0.requests} requests`,
+            note: `to available; applied in ${s0.applied.toFixed(1)} s (${(objects / s0.applied).toFixed(0)} objects/s), ${s0.requests} requests; ${s0.cpu}`,
           },
           {
             scenario: 'scale',
@@ -387,6 +413,7 @@ export const scaleScenario: Scenario = {
         const fleet = await setUp(count, cairn, log);
         try {
           // S1: from the controller's start until every Application is Synced and Healthy.
+          const cpuBefore = planeCpu(fleet.plane);
           const started = performance.now();
           const child = startController(fleet);
           await waitUntil(
@@ -398,7 +425,10 @@ export const scaleScenario: Scenario = {
           const usage = processUsage(child.pid!);
           const sent = await clientRequests(fleet.port);
           const audited = await auditSince(fleet.plane.auditLog, 0);
-          log(`S1 ${count} applications: ${seconds.toFixed(1)} s`);
+          const s1Cpu = planeCpuText(cpuBefore, planeCpu(fleet.plane));
+          log(
+            `S1 ${count} applications: ${seconds.toFixed(1)} s; ${s1Cpu}; controller ${usage.cpuSeconds.toFixed(1)} CPU-s`,
+          );
           log(
             `S1 writes by kind: ${Object.entries(audited.count.byKind)
               .sort((a, b) => b[1] - a[1])
@@ -411,7 +441,7 @@ export const scaleScenario: Scenario = {
               name: `S1 initial sync, ${count} apps (${objects} objects)`,
               value: seconds,
               unit: 's',
-              note: `${(objects / seconds).toFixed(0)} objects/s to Synced and Healthy; controller ${usage.cpuSeconds.toFixed(1)} CPU-s, peak RSS ${usage.peakRssMiB.toFixed(0)} MiB; ${sent} API requests (audit log: ${audited.count.requests})`,
+              note: `${(objects / seconds).toFixed(0)} objects/s to Synced and Healthy; controller ${usage.cpuSeconds.toFixed(1)} CPU-s, peak RSS ${usage.peakRssMiB.toFixed(0)} MiB; ${sent} API requests (audit log: ${audited.count.requests}); ${s1Cpu}`,
             },
             {
               scenario: 'scale',
