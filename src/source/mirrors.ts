@@ -7,7 +7,19 @@
 //   <cacheDir>/home/                             HOME for git, so no user configuration is read
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
-import { chmod, link, lstat, mkdir, mkdtemp, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  link,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  rename,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { mapLimit } from '../limit.ts';
 import { ASKPASS_SCRIPT, credentialsProblem, prepareAuth, type GitCredentials } from './credentials.ts';
