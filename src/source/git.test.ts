@@ -5,9 +5,9 @@ import {
   gitEnvironment,
   parseObjectsSize,
   parseTreeEntries,
-  parseTreeSize,
   shellQuote,
   sshCommand,
+  treeBytes,
 } from './git.ts';
 
 test('git gets no user or system configuration, no prompts, and only the allowed transports', () => {
@@ -73,12 +73,12 @@ test('object and tree sizes are read from count-objects and ls-tree output', () 
     '160000 commit 587be6b4c3f93f93c489c0111bba5596147a26cb       -\tsub',
     '',
   ].join('\0');
-  assert.equal(parseTreeSize(tree), 2003);
+  assert.equal(treeBytes(parseTreeEntries(tree)), 2003);
   assert.deepEqual(parseTreeEntries(`${tree}100644 blob ${'0'.repeat(40)}       1\tline\nbreak\0`), [
     { mode: '100644', type: 'blob', size: 3, path: 'a' },
     { mode: '100755', type: 'blob', size: 2000, path: 'd/b c' },
     { mode: '160000', type: 'commit', size: 0, path: 'sub' },
     { mode: '100644', type: 'blob', size: 1, path: 'line\nbreak' },
   ]);
-  assert.throws(() => parseTreeSize('garbage\0'), /unexpected ls-tree entry/);
+  assert.throws(() => parseTreeEntries('garbage\0'), /unexpected ls-tree entry/);
 });

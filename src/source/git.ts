@@ -265,7 +265,7 @@ export function parseTreeEntries(output: string): TreeEntry[] {
   return entries;
 }
 
-/** Total bytes of the blobs in `git ls-tree -r -l -z` output (submodule entries have no size). */
-export function parseTreeSize(output: string): number {
-  return parseTreeEntries(output).reduce((total, e) => total + e.size, 0);
+/** Total bytes of the blobs of a tree (submodule entries have no size). */
+export function treeBytes(entries: readonly TreeEntry[]): number {
+  return entries.reduce((total, e) => total + e.size, 0);
 }

@@ -31,6 +31,7 @@ import {
   parseObjectsSize,
   parseTreeEntries,
   runGit,
+  treeBytes,
   type TreeEntry,
 } from './git.ts';
 import {
@@ -602,7 +603,7 @@ export class GitMirrors {
     const entries = parseTreeEntries(
       await git(['--git-dir', mirror, 'ls-tree', '-r', '-l', '-z', '--full-tree', commit]),
     );
-    const size = entries.reduce((total, e) => total + e.size, 0);
+    const size = treeBytes(entries);
     if (size > this.options.maxTreeBytes) {
       throw new SourceError(
         display,
@@ -689,17 +690,12 @@ export class GitMirrors {
     for (const e of entries) {
       for (let d = dirname(e.path); d !== '.' && !dirs.has(d); d = dirname(d)) dirs.add(d);
     }
-    // Parents first: a folder's path is longer than its parent's.
-    const byDepth = [...dirs].sort((a, b) => a.split('/').length - b.split('/').length);
-    let depth = 0;
-    for (let i = 0; i < byDepth.length;) {
-      depth++;
-      const level: string[] = [];
-      while (i < byDepth.length && byDepth[i]!.split('/').length === depth) level.push(byDepth[i++]!);
-      await mapLimit(level, FS_PARALLEL, (d) => mkdir(join(temp, d)));
-    }
+    // A level at a time, parents first.
+    const levels = Map.groupBy(dirs, (d) => d.split('/').length);
+    for (const depth of [...levels.keys()].sort((a, b) => a - b))
+      await mapLimit(levels.get(depth)!, FS_PARALLEL, (d) => mkdir(join(temp, d)));
     await mapLimit(linkable, FS_PARALLEL, (e) => link(join(base, e.path), join(temp, e.path)));
-    return { dirs: byDepth, rest: entries.filter((e) => !shared(e)) };
+    return { dirs: [...dirs], rest: entries.filter((e) => !shared(e)) };
   }
 
   /**
@@ -733,14 +729,13 @@ export class GitMirrors {
       const now = this.options.clock();
       const kept = new Set([...this.#newest.values()].flat());
       for (const name of await readdir(this.#dir('trees'))) {
+        const path = join(this.#dir('trees'), name);
         if (name.startsWith('.')) {
           // Half-written or half-removed by a process that stopped; an hour leaves any live one be.
-          const path = join(this.#dir('trees'), name);
-          if (Date.now() - (await lstat(path)).mtimeMs > ABANDONED_AFTER_MS) await removeWritable(path);
+          if (now - (await lstat(path)).mtimeMs > ABANDONED_AFTER_MS) await removeWritable(path);
           continue;
         }
         if (!/^[0-9a-f]{40}$/.test(name) || kept.has(name)) continue;
-        const path = join(this.#dir('trees'), name);
         if (now - (await lstat(path)).mtimeMs < this.options.keepTreesMs) continue;
         // Out of sight first (atomically), so nobody finds half a tree.
         const doomed = join(this.#dir('trees'), `.old-${name}-${randomBytes(4).toString('hex')}`);
