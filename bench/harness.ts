@@ -107,20 +107,6 @@ export function percentile(samples: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
-/** Runs `fn` over `items` with `limit` calls in flight. */
-export async function pool<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
-
 /**
  * A control plane with nothing in it: one left by a run that was stopped (same name, its etcd
  * data still there) is removed first, or its objects would be measured as this run's.

@@ -22,7 +22,8 @@ import type { ControlPlane } from '../test/harness/controlplane.ts';
 import { GitHttpServer, createBareRepo, git, initAndCommit } from '../test/harness/git-server.ts';
 import { freePort, run, waitUntil } from '../test/harness/processes.ts';
 import { REPO_ROOT } from '../test/harness/tools.ts';
-import { compiledCairn, freshPlane, percentile, pool, type Measurement, type Scenario } from './harness.ts';
+import { mapLimit } from '../src/limit.ts';
+import { compiledCairn, freshPlane, percentile, type Measurement, type Scenario } from './harness.ts';
 import { OBJECTS_PER_APP, appObjects } from './workload.ts';
 
 const CONCURRENCY = 8;
@@ -226,7 +227,7 @@ async function setUp(count: number, cairn: string, log: (l: string) => void): Pr
   await git(['push', '--quiet', bare, 'HEAD:refs/heads/main'], { cwd: tree });
   await installCrds(client);
   const namespaces = ['cairn-system', ...Array.from({ length: count }, (_, i) => appName(i))];
-  await pool(namespaces, 16, (ns) =>
+  await mapLimit(namespaces, 16, (ns) =>
     client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }),
   );
   await client.apply({
@@ -251,7 +252,7 @@ async function setUp(count: number, cairn: string, log: (l: string) => void): Pr
       resources: [{ kind: 'GitRepository', name: 'fleet' }],
     },
   });
-  await pool(
+  await mapLimit(
     Array.from({ length: count }, (_, i) => i),
     16,
     (i) =>
@@ -329,7 +330,7 @@ async function ceiling(count: number, log: (l: string) => void): Promise<Ceiling
   const work = await mkdtemp(join(tmpdir(), 'cairn-bench-ceiling-'));
   try {
     const names = Array.from({ length: count }, (_, i) => appName(i));
-    await pool([...names.map((n) => `tight-${n}`), ...names.map((n) => `kubectl-${n}`)], 16, (ns) =>
+    await mapLimit([...names.map((n) => `tight-${n}`), ...names.map((n) => `kubectl-${n}`)], 16, (ns) =>
       client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }),
     );
     const objects = names.flatMap((n) => appObjects(n, `tight-${n}`));
@@ -337,7 +338,7 @@ async function ceiling(count: number, log: (l: string) => void): Promise<Ceiling
     const cpuBefore = planeCpu(plane);
     const clientBefore = process.cpuUsage();
     const t0 = performance.now();
-    await pool(objects, CEILING_PARALLEL, (o) => client.apply(o, { fieldManager: 'bench-ceiling' }));
+    await mapLimit(objects, CEILING_PARALLEL, (o) => client.apply(o, { fieldManager: 'bench-ceiling' }));
     const applied = (performance.now() - t0) / 1000;
     const requests = client.requestCount - before;
     const healthy = await untilAvailable(client, 'tight-', count, t0);

@@ -10,7 +10,8 @@ import { ADMIN_PASSWORD_KEY, hashPassword } from '../src/server/api/identity.ts'
 import { installCrds } from '../test/harness/cairn.ts';
 import { REPO_ROOT } from '../test/harness/tools.ts';
 import { ensureUiBuilt } from '../test/ui/helpers.ts';
-import { freshPlane, percentile, pool, type Measurement, type Scenario } from './harness.ts';
+import { mapLimit } from '../src/limit.ts';
+import { freshPlane, percentile, type Measurement, type Scenario } from './harness.ts';
 
 const NAMESPACES = 20;
 const SYNC = ['Synced', 'Synced', 'Synced', 'OutOfSync'] as const;
@@ -21,7 +22,7 @@ async function createApplications(client: KubeClient, count: number): Promise<vo
   for (const name of namespaces)
     await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   const indexes = Array.from({ length: count }, (_, i) => i);
-  await pool(indexes, 16, async (i) => {
+  await mapLimit(indexes, 16, async (i) => {
     const namespace = namespaces[i % NAMESPACES]!;
     const name = `app-${String(i).padStart(4, '0')}`;
     await client.apply({
