@@ -8,6 +8,7 @@ import { defaultOidcOptions, OidcClient } from '../../server/api/oidc.ts';
 import { ADMIN_PASSWORD_KEY, hashPassword, sessionKeyFromSecret } from '../../server/api/identity.ts';
 import { ApiServer, defaultApiServerOptions, defaultUiDir } from '../../server/api/server.ts';
 import { VERSION } from '../../version.ts';
+import { CLI_FIELD_MANAGER } from '../apps.ts';
 import type { Command } from '../command.ts';
 import { UsageError, writeLine, type CliIO } from '../io.ts';
 import { connect } from '../kube.ts';
@@ -73,7 +74,7 @@ async function setAdminPassword(
         type: 'Opaque',
         stringData: { [ADMIN_PASSWORD_KEY]: await hashPassword(password) },
       },
-      { fieldManager: 'cairn-cli', force: true },
+      { fieldManager: CLI_FIELD_MANAGER, force: true },
     );
     writeLine(io.out, `admin password stored in Secret ${namespace}/${name} (its scrypt hash only)`);
     return 0;
