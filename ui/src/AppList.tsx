@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, healthOf, subscribe, syncOf, type AppList as List } from './api.ts';
 import { StatusBadge } from './Badges.tsx';
+import { Link } from './Link.tsx';
 import { appHref, navigate } from './route.ts';
 import { StatusBars } from './StatusBars.tsx';
 
@@ -15,30 +16,6 @@ function withParam(query: URLSearchParams, key: string, value: string): string {
   if (key !== 'page') next.delete('page');
   const text = next.toString();
   return text ? `/?${text}` : '/';
-}
-
-function Link({
-  href,
-  children,
-  className,
-}: {
-  href: string;
-  children: React.ReactNode;
-  className?: string;
-}) {
-  return (
-    <a
-      href={href}
-      className={className}
-      onClick={(e) => {
-        if (e.metaKey || e.ctrlKey) return;
-        e.preventDefault();
-        navigate(href);
-      }}
-    >
-      {children}
-    </a>
-  );
 }
 
 export function AppList({ query }: { query: URLSearchParams }) {
@@ -171,15 +148,7 @@ export function AppList({ query }: { query: URLSearchParams }) {
           {error}
         </p>
       )}
-      {list && (
-        <StatusBars
-          list={list}
-          sync={SYNC}
-          health={HEALTH}
-          href={(k, v) => withParam(query, k, v)}
-          onPick={set}
-        />
-      )}
+      {list && <StatusBars list={list} sync={SYNC} health={HEALTH} href={(k, v) => withParam(query, k, v)} />}
       {list && list.items.length === 0 && <p className="muted">No Applications match.</p>}
       {list && view === 'table' && list.items.length > 0 && (
         <table className="apps" data-testid="app-table">

@@ -10,9 +10,12 @@ const KNOWN = new Set([
   'Unknown',
 ]);
 
+/** The colour class of a sync or health value (badges, the list's bars). */
+export const statusClass = (value: string) => `status-${KNOWN.has(value) ? value : 'Unknown'}`;
+
 export function StatusBadge({ value, testId }: { value: string; testId?: string }) {
   return (
-    <span className={`badge status-${KNOWN.has(value) ? value : 'Unknown'}`} data-testid={testId}>
+    <span className={`badge ${statusClass(value)}`} data-testid={testId}>
       {value}
     </span>
   );

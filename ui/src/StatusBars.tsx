@@ -1,4 +1,6 @@
 import type { AppList } from './api.ts';
+import { statusClass } from './Badges.tsx';
+import { Link } from './Link.tsx';
 
 /** One bar of how many Applications are in each state; a state is a link that filters by it. */
 function Bar({
@@ -7,14 +9,12 @@ function Bar({
   counts,
   order,
   href,
-  onPick,
 }: {
   title: string;
   param: 'sync' | 'health';
   counts: Record<string, number>;
   order: readonly string[];
   href: (param: string, value: string) => string;
-  onPick: (param: string, value: string) => void;
 }) {
   const states = [
     ...order.filter((s) => counts[s]),
@@ -35,7 +35,7 @@ function Bar({
         {states.map((s) => {
           const width = ((counts[s] ?? 0) / total) * 1000;
           const rect = (
-            <rect key={s} x={x} y={0} width={width} height={12} className={`fill-${s}`} data-status={s} />
+            <rect key={s} x={x} y={0} width={width} height={12} className={statusClass(s)} data-status={s} />
           );
           x += width;
           return rect;
@@ -43,18 +43,9 @@ function Bar({
       </svg>
       <span className="status-bar-legend">
         {states.map((s) => (
-          <a
-            key={s}
-            href={href(param, s)}
-            data-status={s}
-            onClick={(e) => {
-              if (e.metaKey || e.ctrlKey) return;
-              e.preventDefault();
-              onPick(param, s);
-            }}
-          >
-            <span className={`swatch fill-${s}`} aria-hidden="true" /> {s} {counts[s]}
-          </a>
+          <Link key={s} href={href(param, s)} replace data-status={s}>
+            <span className={`swatch ${statusClass(s)}`} aria-hidden="true" /> {s} {counts[s]}
+          </Link>
         ))}
       </span>
     </div>
@@ -67,25 +58,16 @@ export function StatusBars({
   sync,
   health,
   href,
-  onPick,
 }: {
   list: AppList;
   sync: readonly string[];
   health: readonly string[];
   href: (param: string, value: string) => string;
-  onPick: (param: string, value: string) => void;
 }) {
   return (
     <div className="status-bars">
-      <Bar
-        title="Health"
-        param="health"
-        counts={list.counts.health}
-        order={health}
-        href={href}
-        onPick={onPick}
-      />
-      <Bar title="Sync" param="sync" counts={list.counts.sync} order={sync} href={href} onPick={onPick} />
+      <Bar title="Health" param="health" counts={list.counts.health} order={health} href={href} />
+      <Bar title="Sync" param="sync" counts={list.counts.sync} order={sync} href={href} />
     </div>
   );
 }
